@@ -1,0 +1,3 @@
+module github.com/openchart/openchart
+
+go 1.26

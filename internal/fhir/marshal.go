@@ -1,0 +1,215 @@
+package fhir
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+)
+
+// leading lists the properties written first, in this order, wherever they
+// occur; the remaining properties follow in byte order of their names, each
+// primitive's "_name" companion directly after "name". This makes the
+// stored bytes of a resource a function of its content alone.
+var leading = []string{"resourceType", "id", "meta", "implicitRules", "language", "text", "contained", "extension", "modifierExtension", "url"}
+
+func leadingRank(k string) int {
+	for i, l := range leading {
+		if k == l {
+			return i
+		}
+	}
+	return -1
+}
+
+// Marshal writes v (a parsed resource or any part of one) as canonical JSON.
+func Marshal(v any) []byte {
+	return AppendJSON(make([]byte, 0, 1024), v, "")
+}
+
+// MarshalIndent writes v as canonical JSON indented with two spaces, for
+// humans (the _pretty parameter).
+func MarshalIndent(v any) []byte {
+	return AppendJSON(make([]byte, 0, 2048), v, "  ")
+}
+
+// AppendJSON appends the canonical JSON of v to dst. indent "" means compact.
+func AppendJSON(dst []byte, v any, indent string) []byte {
+	e := encoder{indent: indent}
+	e.buf = dst
+	e.value(v, 0)
+	return e.buf
+}
+
+type encoder struct {
+	buf    []byte
+	indent string
+}
+
+func (e *encoder) newline(depth int) {
+	if e.indent == "" {
+		return
+	}
+	e.buf = append(e.buf, '\n')
+	for i := 0; i < depth; i++ {
+		e.buf = append(e.buf, e.indent...)
+	}
+}
+
+func (e *encoder) value(v any, depth int) {
+	switch x := v.(type) {
+	case nil:
+		e.buf = append(e.buf, "null"...)
+	case string:
+		e.buf = appendString(e.buf, x)
+	case bool:
+		e.buf = strconv.AppendBool(e.buf, x)
+	case json.Number:
+		e.buf = append(e.buf, x...)
+	case int:
+		e.buf = strconv.AppendInt(e.buf, int64(x), 10)
+	case int64:
+		e.buf = strconv.AppendInt(e.buf, x, 10)
+	case float64:
+		e.buf = strconv.AppendFloat(e.buf, x, 'f', -1, 64)
+	case map[string]any:
+		e.object(x, depth)
+	case []any:
+		e.buf = append(e.buf, '[')
+		for i, item := range x {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.newline(depth + 1)
+			e.value(item, depth+1)
+		}
+		if len(x) > 0 {
+			e.newline(depth)
+		}
+		e.buf = append(e.buf, ']')
+	case []map[string]any:
+		arr := make([]any, len(x))
+		for i := range x {
+			arr[i] = x[i]
+		}
+		e.value(arr, depth)
+	case []string:
+		arr := make([]any, len(x))
+		for i := range x {
+			arr[i] = x[i]
+		}
+		e.value(arr, depth)
+	default:
+		panic(fmt.Sprintf("fhir.Marshal: unsupported type %T", v))
+	}
+}
+
+// keyOrder compares property names for canonical output.
+func keyOrder(a, b string) int {
+	ra, rb := leadingRank(a), leadingRank(b)
+	switch {
+	case ra >= 0 && rb >= 0:
+		return ra - rb
+	case ra >= 0:
+		return -1
+	case rb >= 0:
+		return 1
+	}
+	// "_x" sorts right after "x".
+	ba, ua := baseName(a)
+	bb, ub := baseName(b)
+	if ba != bb {
+		if ba < bb {
+			return -1
+		}
+		return 1
+	}
+	switch {
+	case ua == ub:
+		return 0
+	case ub:
+		return -1
+	default:
+		return 1
+	}
+}
+
+func baseName(k string) (string, bool) {
+	if len(k) > 1 && k[0] == '_' {
+		return k[1:], true
+	}
+	return k, false
+}
+
+func (e *encoder) object(m map[string]any, depth int) {
+	var small [24]string
+	keys := small[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, keyOrder)
+	e.buf = append(e.buf, '{')
+	for i, k := range keys {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.newline(depth + 1)
+		e.buf = appendString(e.buf, k)
+		e.buf = append(e.buf, ':')
+		if e.indent != "" {
+			e.buf = append(e.buf, ' ')
+		}
+		e.value(m[k], depth+1)
+	}
+	if len(keys) > 0 {
+		e.newline(depth)
+	}
+	e.buf = append(e.buf, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string, escaping only what JSON requires
+// (quotes, backslashes, control characters) and the line separators U+2028
+// and U+2029. Narrative XHTML stays readable.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

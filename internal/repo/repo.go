@@ -1,0 +1,214 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/store"
+)
+
+// Validator checks a resource against the FHIR definitions. An issue of
+// severity error or fatal rejects the write.
+type Validator interface {
+	Validate(res map[string]any) []errs.Issue
+}
+
+// Indexer extracts the search-index rows of a resource.
+type Indexer interface {
+	Index(res map[string]any) (store.Index, error)
+}
+
+// Criteria compiles the search criteria of a conditional operation
+// ("identifier=http://x|1") for a resource type into a store query. Unknown
+// parameters are errors: a conditional write must never match too broadly.
+type Criteria interface {
+	Criteria(typ string, params url.Values) (*store.Query, error)
+}
+
+// Config holds the Repository's dependencies. All are required.
+type Config struct {
+	Store     store.Store
+	Validator Validator
+	Indexer   Indexer
+	Criteria  Criteria
+	// ResourceType reports whether a name is a concrete FHIR resource type.
+	ResourceType func(name string) bool
+}
+
+// Repo is the Repository. It is safe for concurrent use.
+type Repo struct {
+	store     store.Store
+	validator Validator
+	indexer   Indexer
+	criteria  Criteria
+	isType    func(string) bool
+}
+
+// New checks the configuration and returns a Repository.
+func New(c Config) (*Repo, error) {
+	switch {
+	case c.Store == nil:
+		return nil, errors.New("repo: no store")
+	case c.Validator == nil:
+		return nil, errors.New("repo: no validator")
+	case c.Indexer == nil:
+		return nil, errors.New("repo: no indexer")
+	case c.Criteria == nil:
+		return nil, errors.New("repo: no criteria compiler")
+	case c.ResourceType == nil:
+		return nil, errors.New("repo: no resource type check")
+	}
+	return &Repo{store: c.Store, validator: c.Validator, indexer: c.Indexer, criteria: c.Criteria, isType: c.ResourceType}, nil
+}
+
+// Store returns the underlying store, for readiness checks.
+func (r *Repo) Store() store.Store { return r.store }
+
+// NewID returns a fresh server-assigned logical id: a version 7 UUID, whose
+// time ordering keeps B-tree inserts local.
+func NewID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+func (r *Repo) checkType(op, typ string) error {
+	if !r.isType(typ) {
+		return errs.E(op, errs.NotFound, fmt.Sprintf("unknown resource type %q", typ),
+			errs.Issue{Severity: "error", Code: "not-supported", Diagnostics: fmt.Sprintf("%q is not a FHIR R4 resource type", typ)})
+	}
+	return nil
+}
+
+// Read returns the current version of a resource. A deleted resource gives
+// an errs.Gone error (with the deletion record).
+func (r *Repo) Read(ctx context.Context, typ, id string) (*store.Record, error) {
+	op := "read " + typ + "/" + id
+	if err := r.checkType(op, typ); err != nil {
+		return nil, err
+	}
+	rec, err := r.store.Read(ctx, typ, id)
+	if err != nil {
+		return rec, errs.E(op, err)
+	}
+	return rec, nil
+}
+
+// VRead returns one version of a resource.
+func (r *Repo) VRead(ctx context.Context, typ, id string, version int64) (*store.Record, error) {
+	op := fmt.Sprintf("vread %s/%s/_history/%d", typ, id, version)
+	if err := r.checkType(op, typ); err != nil {
+		return nil, err
+	}
+	rec, err := r.store.VRead(ctx, typ, id, version)
+	if err != nil {
+		return rec, errs.E(op, err)
+	}
+	return rec, nil
+}
+
+// History lists versions, newest first.
+func (r *Repo) History(ctx context.Context, q store.HistoryQuery) (*store.HistoryPage, error) {
+	if q.Type != "" {
+		if err := r.checkType("history", q.Type); err != nil {
+			return nil, err
+		}
+	}
+	page, err := r.store.History(ctx, q)
+	if err != nil {
+		return nil, errs.E("history", err)
+	}
+	return page, nil
+}
+
+// Search runs a compiled query.
+func (r *Repo) Search(ctx context.Context, q *store.Query) (*store.Result, error) {
+	for _, t := range q.Types {
+		if err := r.checkType("search", t); err != nil {
+			return nil, err
+		}
+	}
+	res, err := r.store.Search(ctx, q)
+	if err != nil {
+		return nil, errs.E("search", err)
+	}
+	return res, nil
+}
+
+// Create stores a new resource (a transaction of its own).
+func (r *Repo) Create(ctx context.Context, res map[string]any, opts CreateOptions) (out *Outcome, err error) {
+	err = r.InTx(ctx, func(tx *Tx) error {
+		out, err = tx.Create(ctx, res, opts)
+		return err
+	})
+	return out, err
+}
+
+// Update stores a new version of typ/id, creating it if absent.
+func (r *Repo) Update(ctx context.Context, typ, id string, res map[string]any, opts UpdateOptions) (out *Outcome, err error) {
+	err = r.InTx(ctx, func(tx *Tx) error {
+		out, err = tx.Update(ctx, typ, id, res, opts)
+		return err
+	})
+	return out, err
+}
+
+// ConditionalUpdate updates the one resource matching criteria, or creates one.
+func (r *Repo) ConditionalUpdate(ctx context.Context, typ string, criteria url.Values, res map[string]any, opts UpdateOptions) (out *Outcome, err error) {
+	err = r.InTx(ctx, func(tx *Tx) error {
+		out, err = tx.ConditionalUpdate(ctx, typ, criteria, res, opts)
+		return err
+	})
+	return out, err
+}
+
+// Patch applies fn to the current content of typ/id and stores the result.
+func (r *Repo) Patch(ctx context.Context, typ, id string, fn PatchFunc, opts UpdateOptions) (out *Outcome, err error) {
+	err = r.InTx(ctx, func(tx *Tx) error {
+		out, err = tx.Patch(ctx, typ, id, fn, opts)
+		return err
+	})
+	return out, err
+}
+
+// Delete deletes typ/id.
+func (r *Repo) Delete(ctx context.Context, typ, id string) (out *Outcome, err error) {
+	err = r.InTx(ctx, func(tx *Tx) error {
+		out, err = tx.Delete(ctx, typ, id)
+		return err
+	})
+	return out, err
+}
+
+// ConditionalDelete deletes the one resource matching criteria.
+func (r *Repo) ConditionalDelete(ctx context.Context, typ string, criteria url.Values) (out *Outcome, err error) {
+	err = r.InTx(ctx, func(tx *Tx) error {
+		out, err = tx.ConditionalDelete(ctx, typ, criteria)
+		return err
+	})
+	return out, err
+}
+
+// InTx runs fn in one transaction: all its writes commit together, or none.
+func (r *Repo) InTx(ctx context.Context, fn func(*Tx) error) error {
+	return r.store.InTx(ctx, func(st store.Tx) error {
+		tx := &Tx{r: r, st: st, now: st.Now(), pending: map[key]int{}}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.flush(ctx)
+	})
+}
+
+// formatInstant renders a store time as a FHIR instant.
+func formatInstant(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000000Z07:00")
+}

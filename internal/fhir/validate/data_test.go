@@ -1,0 +1,86 @@
+package validate
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"testing"
+)
+
+// sharedData returns the path of ../shared/data/<rel> relative to the
+// repository root, skipping the test when it is absent (failing under CI).
+func sharedData(tb testing.TB, rel string) string {
+	tb.Helper()
+	p := filepath.Join("..", "..", "..", "..", "shared", "data", rel)
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("test data %s is missing: %v", p, err)
+		}
+		tb.Skipf("test data %s is missing (it lives next to the repository in ../shared/data); skipping", p)
+	}
+	return p
+}
+
+func decode(tb testing.TB, data []byte) map[string]any {
+	tb.Helper()
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+func readGzip(tb testing.TB, path string) []byte {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return data
+}
+
+// syntheaResources returns the entry resources of the first n Synthea
+// bundles, in file name order.
+func syntheaResources(tb testing.TB, n int) []map[string]any {
+	dir := sharedData(tb, "synthea-120")
+	files, err := filepath.Glob(filepath.Join(dir, "*.json.gz"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sort.Strings(files)
+	// The directory holds a stray empty file literally named "*.json.gz".
+	files = slices.DeleteFunc(files, func(f string) bool {
+		st, err := os.Stat(f)
+		return err != nil || st.Size() == 0
+	})
+	if len(files) > n {
+		files = files[:n]
+	}
+	var out []map[string]any
+	for _, f := range files {
+		b := decode(tb, readGzip(tb, f))
+		entries, _ := b["entry"].([]any)
+		for _, e := range entries {
+			if r, ok := e.(map[string]any)["resource"].(map[string]any); ok {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}

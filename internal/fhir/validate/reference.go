@@ -102,8 +102,8 @@ func (s *state) checkTarget(typ string, c *childInfo) {
 // from elsewhere in its container, or refers to the container ("#").
 // https://hl7.org/fhir/R4/domainresource.html#invs
 func (s *state) checkLocalRefs(ctx *resourceCtx) {
-	if len(ctx.ids) == 0 {
-		return
+	if len(ctx.ids) == 0 || ctx.contained {
+		return // nested contained resources are already a dom-2 error
 	}
 	contained, _ := ctx.obj["contained"].([]any)
 	for i, r := range contained {

@@ -84,3 +84,13 @@ func syntheaResources(tb testing.TB, n int) []map[string]any {
 	}
 	return out
 }
+
+func decodeOK(data []byte) (map[string]any, bool) {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		return nil, false
+	}
+	return m, true
+}

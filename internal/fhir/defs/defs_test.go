@@ -127,3 +127,23 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	}
 }
+
+// TestElementOrder checks that elements keep the snapshot order, which is
+// the order FHIR JSON serializes them in.
+func TestElementOrder(t *testing.T) {
+	pt := Default().Type("Patient")
+	var got []string
+	for _, e := range pt.Elements[:10] {
+		got = append(got, e.Name)
+	}
+	want := []string{"id", "meta", "implicitRules", "language", "text", "contained", "extension", "modifierExtension", "identifier", "active"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Patient element order (-want +got):\n%s", diff)
+	}
+	if c, ok := pt.JSONChild("deceasedDateTime"); !ok || c.Type != "dateTime" || c.Element.Name != "deceased" {
+		t.Errorf("JSONChild(deceasedDateTime) = %+v, %v", c, ok)
+	}
+	if re := Default().Type("id").Regex; re == nil || !re.MatchString("a-1.b") || re.MatchString("a b") {
+		t.Error("id regex missing or wrong")
+	}
+}

@@ -68,7 +68,12 @@ func TestSpecExamples(t *testing.T) {
 }
 
 func TestSynthea(t *testing.T) {
-	res := syntheaResources(t, 6)
+	// All 120 bundles (about 92,000 resources); the first few under -short.
+	n := 1000
+	if testing.Short() {
+		n = 6
+	}
+	res := syntheaResources(t, n)
 	v := New(defs.Default(), Options{})
 	for i, r := range res {
 		if issues := v.Validate(r); HasErrors(issues) {
@@ -84,4 +89,25 @@ func formatIssues(issues []errs.Issue) string {
 		b.WriteString("  " + is.Severity + " " + is.Code + " " + strings.Join(is.Expression, ",") + ": " + is.Diagnostics + "\n")
 	}
 	return b.String()
+}
+
+// TestUSCoreExamples validates the examples of the US Core 6.1.0 package
+// against the base R4 definitions (not yet against the US Core profiles).
+func TestUSCoreExamples(t *testing.T) {
+	dir := sharedData(t, "us-core/6.1.0/package/example")
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := New(defs.Default(), Options{})
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if issues := v.Validate(decode(t, data)); HasErrors(issues) {
+			t.Errorf("%s:\n%s", filepath.Base(f), formatIssues(issues))
+		}
+	}
+	t.Logf("%d US Core examples validated", len(files))
 }

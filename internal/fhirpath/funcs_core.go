@@ -290,7 +290,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			total = r
+			total = append(Collection(nil), r...) // r may alias the reused $this slot
 		}
 		return total, nil
 	})

@@ -1,0 +1,96 @@
+package search
+
+import (
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/openchart/openchart/internal/fhir"
+)
+
+// sharedData is the project's shared test data, relative to this package.
+const sharedData = "../../../shared/data"
+
+// dataPath returns the path of a file under the shared test data, skipping
+// the test when the data is absent (failing under CI=true, where it must be
+// present).
+func dataPath(tb testing.TB, rel string) string {
+	tb.Helper()
+	p := filepath.Join(sharedData, rel)
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("shared test data missing under CI: %v", err)
+		}
+		tb.Skipf("shared test data not found (%v); skipping", err)
+	}
+	return p
+}
+
+// readResource parses a JSON resource file from the shared data.
+func readResource(tb testing.TB, rel string) map[string]any {
+	tb.Helper()
+	b, err := os.ReadFile(dataPath(tb, rel))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	res, err := fhir.Parse(b, fhir.ParseOptions{})
+	if err != nil {
+		tb.Fatalf("%s: %v", rel, err)
+	}
+	return res
+}
+
+// syntheaResources returns the entry resources of the first patient Bundle
+// of synthea-120 (by file name; the hospital and practitioner Bundles
+// excluded).
+func syntheaResources(tb testing.TB) []map[string]any {
+	tb.Helper()
+	dir := dataPath(tb, "synthea-120")
+	names, err := filepath.Glob(filepath.Join(dir, "*.json.gz"))
+	if err != nil || len(names) == 0 {
+		tb.Fatalf("no Bundles in %s", dir)
+	}
+	sort.Strings(names)
+	var name string
+	for _, n := range names {
+		base := filepath.Base(n)
+		if fi, err := os.Stat(n); err != nil || fi.Size() == 0 || strings.HasPrefix(base, "0-") || base[0] == '*' {
+			continue // the hospital/practitioner Bundles, or an empty stray file
+		}
+		name = n
+		break
+	}
+	if name == "" {
+		tb.Fatalf("no patient Bundle in %s", dir)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	bundle, err := fhir.Parse(b, fhir.ParseOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []map[string]any
+	entries, _ := bundle["entry"].([]any)
+	for _, e := range entries {
+		em, _ := e.(map[string]any)
+		if res, ok := em["resource"].(map[string]any); ok {
+			out = append(out, res)
+		}
+	}
+	return out
+}

@@ -1,0 +1,223 @@
+package fhirhttp
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+
+	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
+	"github.com/openchart/openchart/internal/fhirapi"
+)
+
+// DefaultMaxBody is the default request body limit: 16 MiB.
+const DefaultMaxBody = 16 << 20
+
+// Options configure the handler.
+type Options struct {
+	// BasePath is the path the handler is mounted under ("/fhir"). Request
+	// paths starting with it have it removed (so the handler works with or
+	// without http.StripPrefix), and it is part of the base URL of links.
+	BasePath string
+	// MaxBody bounds request bodies after decompression (default 16 MiB);
+	// larger bodies are 413.
+	MaxBody int64
+	// TrustProxy makes the base URL honour X-Forwarded-Proto and
+	// X-Forwarded-Host; leave it off unless a trusted proxy sets them.
+	TrustProxy bool
+	// Logger receives panics and internal errors.
+	Logger *slog.Logger
+}
+
+type handler struct {
+	api  *fhirapi.API
+	opts Options
+	log  *slog.Logger
+}
+
+// New returns the HTTP handler of the FHIR API. Mount it for both the base
+// and everything under it, with or without http.StripPrefix:
+//
+//	h := fhirhttp.New(api, fhirhttp.Options{BasePath: "/fhir"})
+//	mux.Handle("/fhir/", h)
+//	mux.Handle("/fhir", h) // POST of Bundles to the base itself
+//
+// Without BasePath, the handler infers the prefix that http.StripPrefix
+// removed from the original request URI, so links stay correct.
+func New(api *fhirapi.API, opts Options) http.Handler {
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxBody
+	}
+	opts.BasePath = "/" + strings.Trim(opts.BasePath, "/")
+	if opts.BasePath == "/" {
+		opts.BasePath = ""
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &handler{api: api, opts: opts, log: log}
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			h.log.LogAttrs(r.Context(), slog.LevelError, "panic in FHIR handler",
+				slog.String("panic", fmt.Sprint(p)), slog.String("stack", string(debug.Stack())))
+			h.writeError(w, r, errs.E(errs.Internal, "panic"))
+		}
+	}()
+	req, err := h.request(w, r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	resp := h.api.Handle(r.Context(), req)
+	h.write(w, r, resp)
+}
+
+// request translates an HTTP request into a fhirapi.Request.
+func (h *handler) request(w http.ResponseWriter, r *http.Request) (*fhirapi.Request, error) {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+	default:
+		return nil, errs.E(errs.MethodNotAllowed, "route", r.Method+" is not a FHIR method",
+			errs.Issue{Severity: "error", Code: "not-supported", Diagnostics: "method " + r.Method + " is not supported"})
+	}
+	if err := negotiate(r); err != nil {
+		return nil, err
+	}
+	path := r.URL.EscapedPath()
+	if h.opts.BasePath != "" && (path == h.opts.BasePath || strings.HasPrefix(path, h.opts.BasePath+"/")) {
+		path = path[len(h.opts.BasePath):]
+	}
+	req, err := fhirapi.ParseURL(r.Method, path+"?"+r.URL.RawQuery)
+	if err != nil {
+		return nil, err
+	}
+	req.Base = h.baseURL(r)
+	req.ContentType = r.Header.Get("Content-Type")
+	req.IfMatch = r.Header.Get("If-Match")
+	req.IfNoneMatch = r.Header.Get("If-None-Match")
+	req.IfNoneExist = r.Header.Get("If-None-Exist")
+	req.Prefer = fhirapi.ParsePrefer(strings.Join(r.Header.Values("Prefer"), ","))
+	if s := r.Header.Get("If-Modified-Since"); s != "" {
+		if t, err := http.ParseTime(s); err == nil {
+			req.IfModifiedSince = t
+		}
+	}
+	if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
+		if req.Body, err = readBody(w, r, h.opts.MaxBody); err != nil {
+			return nil, err
+		}
+	}
+	if req.SearchPost {
+		if err := formParams(req); err != nil {
+			return nil, err
+		}
+	}
+	return req, nil
+}
+
+// baseURL is the service base of this request: scheme, host and BasePath.
+func (h *handler) baseURL(r *http.Request) string {
+	scheme, host := "http", r.Host
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if h.opts.TrustProxy {
+		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
+			scheme = p
+		}
+		if fh := firstValue(r.Header.Get("X-Forwarded-Host")); fh != "" {
+			host = fh
+		}
+	}
+	return scheme + "://" + host + h.basePath(r)
+}
+
+// basePath is Options.BasePath or, when the handler sits behind
+// http.StripPrefix without one, the prefix that was stripped (the original
+// RequestURI's path minus the path the handler sees).
+func (h *handler) basePath(r *http.Request) string {
+	if h.opts.BasePath != "" {
+		return h.opts.BasePath
+	}
+	orig, _, _ := strings.Cut(r.RequestURI, "?")
+	if i := strings.Index(orig, "://"); i >= 0 { // absolute-form request target
+		if j := strings.IndexByte(orig[i+3:], '/'); j >= 0 {
+			orig = orig[i+3+j:]
+		} else {
+			orig = ""
+		}
+	}
+	seen := r.URL.EscapedPath()
+	if strings.HasSuffix(orig, seen) {
+		return strings.TrimSuffix(orig[:len(orig)-len(seen)], "/")
+	}
+	return ""
+}
+
+func firstValue(s string) string {
+	s, _, _ = strings.Cut(s, ",")
+	return strings.TrimSpace(s)
+}
+
+// writeError answers with the OperationOutcome of err.
+func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status := fhirapi.Status(err)
+	if errors.Is(err, errNotAcceptable) {
+		status = http.StatusNotAcceptable
+	}
+	if status >= 500 && status != http.StatusNotImplemented {
+		h.log.LogAttrs(r.Context(), slog.LevelError, "fhir request failed", slog.String("error", err.Error()))
+	}
+	h.write(w, r, &fhirapi.Response{Status: status, Body: fhir.Marshal(fhirapi.Outcome(err))})
+}
+
+// write sends a Response: the FHIR content type on every answer, the
+// Location, ETag and Last-Modified headers, _pretty indentation and gzip
+// when the client accepts it.
+func (h *handler) write(w http.ResponseWriter, r *http.Request, resp *fhirapi.Response) {
+	hd := w.Header()
+	hd.Set("Content-Type", fhirapi.ContentType)
+	if resp.Location != "" {
+		hd.Set("Location", resp.Location)
+		if resp.Status == http.StatusCreated {
+			hd.Set("Content-Location", resp.Location)
+		}
+	}
+	if resp.ETag != "" {
+		hd.Set("ETag", resp.ETag)
+	}
+	if !resp.LastModified.IsZero() {
+		hd.Set("Last-Modified", resp.LastModified.UTC().Format(http.TimeFormat))
+	}
+	body := resp.Body
+	if resp.Status == http.StatusNoContent || resp.Status == http.StatusNotModified {
+		body = nil
+	}
+	if len(body) > 0 && r.URL.Query().Get("_pretty") == "true" {
+		if v, err := fhir.ParseJSON(body, fhir.ParseOptions{}); err == nil {
+			body = fhir.MarshalIndent(v)
+		}
+	}
+	if r.Method == http.MethodHead {
+		hd.Set("Content-Length", fmt.Sprint(len(body)))
+		w.WriteHeader(resp.Status)
+		return
+	}
+	writeBody(w, r, resp.Status, body)
+}
+
+// isTooLarge reports whether err comes from http.MaxBytesReader.
+func isTooLarge(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}

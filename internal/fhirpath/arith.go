@@ -15,6 +15,9 @@ func arithmeticOp(op string) func(c *ctx, a, b Collection) (Collection, error) {
 		if len(a) > 1 || len(b) > 1 {
 			return nil, fmt.Errorf("%s needs single items on both sides", op)
 		}
+		if hasNoValue(a[0]) || hasNoValue(b[0]) {
+			return nil, nil
+		}
 		x, ok1 := a[0].system()
 		y, ok2 := b[0].system()
 		if !ok1 || !ok2 {
@@ -42,7 +45,7 @@ func arith(op string, x, y Value) (Value, bool, error) {
 		return quantityArith(op, x.data.(Quantity), y.data.(Quantity))
 	case x.kind == KindQuantity && isNumber(y.kind) && (op == "*" || op == "/"):
 		return quantityArith(op, x.data.(Quantity), Quantity{Value: toDecimal(y), Unit: "1"})
-	case isNumber(x.kind) && y.kind == KindQuantity && op == "*":
+	case isNumber(x.kind) && y.kind == KindQuantity && (op == "*" || op == "/"):
 		return quantityArith(op, Quantity{Value: toDecimal(x), Unit: "1"}, y.data.(Quantity))
 	}
 	return Value{}, false, fmt.Errorf("cannot apply %s to %s and %s", op, x.Type(), y.Type())

@@ -168,7 +168,7 @@ func parseTZ(s string) (int, bool) {
 	}
 	h, _, ok1 := num(s[1:3], 2)
 	m, _, ok2 := num(s[4:6], 2)
-	if !ok1 || !ok2 || h > 14 || m > 59 {
+	if !ok1 || !ok2 || h > 14 || m > 59 || h == 14 && m > 0 {
 		return 0, false
 	}
 	off := h*60 + m

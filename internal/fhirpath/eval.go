@@ -426,6 +426,15 @@ func (c *ctx) children(in Collection, name string) Collection {
 
 func (c *ctx) childrenOf(v Value, name string, out Collection) Collection {
 	if v.kind != KindNode {
+		if q, ok := v.data.(Quantity); ok {
+			switch name {
+			case "value":
+				out = append(out, DecimalValue(q.Value))
+			case "unit", "code":
+				out = append(out, String(q.Unit))
+			}
+			return out
+		}
 		if ti, ok := v.data.(TypeInfo); ok && v.kind == KindTypeInfo {
 			switch name {
 			case "name":

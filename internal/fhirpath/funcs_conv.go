@@ -42,6 +42,9 @@ func singleInput(in Collection) (Value, bool, error) {
 	if len(in) > 1 {
 		return Value{}, false, fmt.Errorf("expected a single item, found %d", len(in))
 	}
+	if hasNoValue(in[0]) {
+		return Value{}, false, nil
+	}
 	if s, ok := in[0].system(); ok {
 		return s, true, nil
 	}

@@ -32,8 +32,11 @@ func floatFn(name string, f func(float64) float64) {
 func intFn(name string, f func(Decimal) Decimal) {
 	register(name, 0, 0, func(c *ctx, e *env, in Collection, call *callNode) (Collection, error) {
 		v, ok, err := numberInput(in)
-		if err != nil || !ok || v.kind == KindQuantity {
+		if err != nil || !ok {
 			return nil, err
+		}
+		if q, isQ := v.data.(Quantity); isQ {
+			return Collection{QuantityValue(Quantity{Value: f(q.Value), Unit: q.Unit})}, nil
 		}
 		if v.kind == KindInteger {
 			return Collection{v}, nil
@@ -102,7 +105,7 @@ func init() {
 	})
 	register("round", 0, 1, func(c *ctx, e *env, in Collection, call *callNode) (Collection, error) {
 		v, ok, err := numberInput(in)
-		if err != nil || !ok || v.kind == KindQuantity {
+		if err != nil || !ok {
 			return nil, err
 		}
 		n, _, err := call.intArg(c, e, 0)
@@ -111,6 +114,9 @@ func init() {
 		}
 		if n < 0 {
 			return nil, fmt.Errorf("precision must not be negative")
+		}
+		if q, isQ := v.data.(Quantity); isQ {
+			return Collection{QuantityValue(Quantity{Value: q.Value.Round(int32(n)), Unit: q.Unit})}, nil
 		}
 		return Collection{DecimalValue(toDecimal(v).Round(int32(n)))}, nil
 	})

@@ -22,6 +22,9 @@ func inputString(in Collection) (string, bool, error) {
 	if len(in) > 1 {
 		return "", false, fmt.Errorf("expected a single string, found %d items", len(in))
 	}
+	if hasNoValue(in[0]) {
+		return "", false, nil
+	}
 	s, _ := in[0].system()
 	if s.kind != KindString {
 		return "", false, fmt.Errorf("expected a string, found %s", in[0].Type())
@@ -61,6 +64,42 @@ func cachedRegexp(pattern string) (*regexp.Regexp, error) {
 	}
 	regexCache.Store(pattern, r)
 	return r, nil
+}
+
+// regexFn registers matches/matchesFull with the optional flags argument
+// ("i" case-insensitive, "m" multi-line); "." always matches new lines.
+func regexFn(name string, full bool) {
+	register(name, 1, 2, func(c *ctx, e *env, in Collection, call *callNode) (Collection, error) {
+		s, ok, err := inputString(in)
+		if err != nil || !ok {
+			return nil, err
+		}
+		pat, ok, err := call.stringArg(c, e, 0)
+		if err != nil || !ok {
+			return nil, err
+		}
+		flags := "s"
+		if len(call.args) > 1 {
+			f, _, err := call.stringArg(c, e, 1)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range f {
+				if r != 'i' && r != 'm' {
+					return nil, fmt.Errorf("unsupported regular expression flag %q", r)
+				}
+				flags += string(r)
+			}
+		}
+		if full {
+			pat = "^(?:" + pat + ")$"
+		}
+		re, err := cachedRegexp("(?" + flags + ")" + pat)
+		if err != nil {
+			return nil, err
+		}
+		return boolResult(re.MatchString(s))
+	})
 }
 
 func strResult(s string) (Collection, error) { return Collection{String(s)}, nil }
@@ -104,19 +143,14 @@ func init() {
 	stringFn("upper", 0, func(s string, a []string) (Collection, error) { return strResult(strings.ToUpper(s)) })
 	stringFn("lower", 0, func(s string, a []string) (Collection, error) { return strResult(strings.ToLower(s)) })
 	stringFn("replace", 2, func(s string, a []string) (Collection, error) { return strResult(strings.ReplaceAll(s, a[0], a[1])) })
-	stringFn("matches", 1, func(s string, a []string) (Collection, error) {
-		re, err := cachedRegexp("(?s)" + a[0])
-		if err != nil {
-			return nil, err
+	regexFn("matches", false)
+	regexFn("matchesFull", true)
+	stringFn("lastIndexOf", 1, func(s string, a []string) (Collection, error) {
+		i := strings.LastIndex(s, a[0])
+		if i > 0 {
+			i = utf8.RuneCountInString(s[:i])
 		}
-		return boolResult(re.MatchString(s))
-	})
-	stringFn("matchesFull", 1, func(s string, a []string) (Collection, error) {
-		re, err := cachedRegexp("^(?s:" + a[0] + ")$")
-		if err != nil {
-			return nil, err
-		}
-		return boolResult(re.MatchString(s))
+		return Collection{Integer(int64(i))}, nil
 	})
 	stringFn("replaceMatches", 2, func(s string, a []string) (Collection, error) {
 		if a[0] == "" {
@@ -148,6 +182,9 @@ func init() {
 		return out, nil
 	})
 	register("join", 0, 1, func(c *ctx, e *env, in Collection, call *callNode) (Collection, error) {
+		if len(in) == 0 {
+			return nil, nil
+		}
 		sep := ""
 		if len(call.args) > 0 {
 			s, ok, err := call.stringArg(c, e, 0)
@@ -193,7 +230,7 @@ func init() {
 			return nil, fmt.Errorf("unknown encoding %q", a[0])
 		}
 		if err != nil {
-			return nil, nil
+			return nil, fmt.Errorf("invalid %s text: %v", a[0], err)
 		}
 		return strResult(string(b))
 	})
@@ -249,7 +286,10 @@ func unescapeJSON(s string) string {
 				}
 			}
 			b.WriteString("\\u")
+		case '"', '\\', '/':
+			b.WriteByte(c)
 		default:
+			b.WriteByte('\\')
 			b.WriteByte(c)
 		}
 	}

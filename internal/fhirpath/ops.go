@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"unicode"
 )
 
 type binaryNode struct {
@@ -87,6 +88,9 @@ func toBool(col Collection) (val, known bool, err error) {
 	}
 	if len(col) > 1 {
 		return false, false, fmt.Errorf("expected a single boolean, found %d items", len(col))
+	}
+	if hasNoValue(col[0]) {
+		return false, false, nil
 	}
 	s, _ := col[0].system()
 	if s.kind == KindBoolean {
@@ -189,7 +193,11 @@ func coerce(a, b Value) (Value, Value, bool) {
 	if !ok1 || !ok2 {
 		return x, y, false
 	}
-	if x.kind == KindString && isTemporal(y.kind) {
+	if x.kind == KindQuantity && isNumber(y.kind) {
+		y = QuantityValue(Quantity{Value: toDecimal(y), Unit: "1"})
+	} else if y.kind == KindQuantity && isNumber(x.kind) {
+		x = QuantityValue(Quantity{Value: toDecimal(x), Unit: "1"})
+	} else if x.kind == KindString && isTemporal(y.kind) {
 		if d, ok := parseLike(x.data.(string), y.kind); ok {
 			x = d
 		}
@@ -229,6 +237,9 @@ func toDecimal(v Value) Decimal {
 // valuesEqual is item equality (FHIRPath §6.1.1); ok=false means "empty"
 // (partial dates that cannot be decided, incomparable calendar units).
 func valuesEqual(a, b Value) (bool, bool) {
+	if hasNoValue(a) || hasNoValue(b) {
+		return hasNoValue(a) && hasNoValue(b) && reflect.DeepEqual(a.ext, b.ext), true
+	}
 	if a.kind == KindNode && b.kind == KindNode {
 		_, am := a.data.(map[string]any)
 		_, bm := b.data.(map[string]any)
@@ -307,8 +318,15 @@ func valuesEquivalent(a, b Value) bool {
 	return ok && eq
 }
 
+// normalizeSpace lower-cases s and makes every white-space character a plain
+// space; runs are not collapsed (FHIRPath §6.1.3 string equivalence).
 func normalizeSpace(s string) string {
-	return strings.ToLower(strings.Join(strings.Fields(s), " "))
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return ' '
+		}
+		return unicode.ToLower(r)
+	}, s)
 }
 
 // compareValues orders two single items (FHIRPath §6.2); ok=false is empty.
@@ -349,6 +367,9 @@ func comparisonOp(op string) func(c *ctx, a, b Collection) (Collection, error) {
 		}
 		if len(a) > 1 || len(b) > 1 {
 			return nil, fmt.Errorf("%s needs single items on both sides", op)
+		}
+		if hasNoValue(a[0]) || hasNoValue(b[0]) {
+			return nil, nil
 		}
 		r, ok, err := compareValues(a[0], b[0])
 		if err != nil || !ok {

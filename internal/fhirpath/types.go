@@ -208,6 +208,8 @@ func (v Value) system() (Value, bool) {
 		return v, true
 	}
 	switch x := v.data.(type) {
+	case nil:
+		return Value{}, false
 	case string:
 		switch v.typ {
 		case "date":
@@ -251,6 +253,10 @@ func (v Value) system() (Value, bool) {
 	}
 	return Value{}, false
 }
+
+// hasNoValue reports whether v is a primitive node that carries only an id or
+// extensions (FHIR JSON "_name" without "name"); operators treat it as empty.
+func hasNoValue(v Value) bool { return v.kind == KindNode && v.data == nil }
 
 // isPrimitiveNode reports whether v is a node holding a JSON primitive (or only an extension).
 func (v Value) isPrimitiveNode() bool {

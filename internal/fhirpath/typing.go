@@ -85,6 +85,13 @@ func (c *ctx) nodeIs(v Value, ns, name string) bool {
 		k, ok := systemTypes[name]
 		return ok && k == v.kind
 	}
+	if v.typ == "" && ns != "FHIR" {
+		if k, ok := systemTypes[name]; ok {
+			// model-free JSON primitive: judge by its System value
+			s, ok := v.system()
+			return ok && s.kind == k
+		}
+	}
 	if ns == "System" {
 		return false
 	}

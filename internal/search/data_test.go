@@ -94,3 +94,18 @@ func syntheaResources(tb testing.TB) []map[string]any {
 	}
 	return out
 }
+
+// globJSON lists the .json files of a directory, by name.
+func globJSON(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".json") {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}

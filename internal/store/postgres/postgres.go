@@ -1,0 +1,188 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/store"
+)
+
+// Options tune the store. The zero value is a good default.
+type Options struct {
+	// MaxConns caps the connection pool (default: pgxpool's, the larger of
+	// 4 and the number of CPUs).
+	MaxConns int32
+	// TxRetries is how many times InTx retries a transaction that failed
+	// with a serialization failure or deadlock (default 5).
+	TxRetries int
+}
+
+// Store is the PostgreSQL store.
+type Store struct {
+	pool    *pgxpool.Pool
+	retries int
+
+	mu      sync.Mutex // guards lastNow
+	lastNow time.Time
+}
+
+var _ store.Store = (*Store)(nil)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Open connects to the database at url (a postgres:// URL or key=value
+// string; search_path may be set in it) and brings the schema up to date.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, errs.E("open store", errs.Invalid, "invalid database URL", err)
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	if opts.TxRetries <= 0 {
+		opts.TxRetries = 5
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, errs.E("open store", mapErr(err), err)
+	}
+	s := &Store{pool: pool, retries: opts.TxRetries}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// migrate applies the embedded migrations not yet in schema_migrations.
+// The advisory lock is keyed by the schema so that nodes sharing a schema
+// take turns while separate schemas (tests) migrate in parallel.
+func (s *Store) migrate(ctx context.Context) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return errs.E("migrate store", mapErr(err), err)
+	}
+	defer conn.Release()
+	const key = "hashtext('openchart.migrate.' || current_schema())"
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock("+key+")"); err != nil {
+		return errs.E("migrate store", mapErr(err), err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock("+key+")")
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
+		return errs.E("migrate store", mapErr(err), err)
+	}
+	applied := map[int]bool{}
+	rows, err := conn.Query(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return errs.E("migrate store", mapErr(err), err)
+	}
+	vs, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return errs.E("migrate store", mapErr(err), err)
+	}
+	for _, v := range vs {
+		applied[int(v)] = true
+	}
+	files, _ := fs.Glob(migrations, "migrations/*.sql")
+	sort.Strings(files)
+	for _, f := range files {
+		n, err := strconv.Atoi(strings.SplitN(path.Base(f), "_", 2)[0])
+		if err != nil {
+			return errs.E("migrate store", errs.Internal, fmt.Errorf("migration %s: bad name", f))
+		}
+		if applied[n] {
+			continue
+		}
+		body, _ := migrations.ReadFile(f)
+		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, string(body)); err != nil {
+				return fmt.Errorf("migration %s: %w", f, err)
+			}
+			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", n)
+			return err
+		})
+		if err != nil {
+			return errs.E("migrate store", mapErr(err), err)
+		}
+	}
+	return nil
+}
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return errs.E("ping store", mapErr(err), err)
+	}
+	return nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Pool exposes the connection pool for maintenance and tests (ANALYZE,
+// EXPLAIN); the Repository never uses it.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// now is a transaction timestamp: UTC, microseconds, strictly increasing on
+// this node so that one node's later transactions sort later in history.
+func (s *Store) now() time.Time {
+	t := time.Now().UTC().Truncate(time.Microsecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !t.After(s.lastNow) {
+		t = s.lastNow.Add(time.Microsecond)
+	}
+	s.lastNow = t
+	return t
+}
+
+// retryable reports a serialization failure or deadlock: the transaction
+// may succeed if run again.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// mapErr classifies a database error.
+func mapErr(err error) errs.Kind {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case pe.Code == "23505", retryable(err):
+			return errs.Conflict
+		case strings.HasPrefix(pe.Code, "08"), strings.HasPrefix(pe.Code, "53"),
+			strings.HasPrefix(pe.Code, "57"), pe.Code == "55P03":
+			return errs.Transient
+		}
+		return errs.Internal
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce), errors.As(err, &ne), pgconn.Timeout(err), pgconn.SafeToRetry(err),
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return errs.Transient
+	}
+	return errs.Internal
+}

@@ -1,0 +1,210 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/store"
+)
+
+// FileName is the database file inside the data directory.
+const FileName = "openchart.db"
+
+// Options tune the store. The zero value is a good default.
+type Options struct {
+	// ReadConns is the size of the read connection pool (default: the
+	// number of CPUs, at least 4).
+	ReadConns int
+	// CacheMiB is SQLite's page cache per connection (default 32).
+	CacheMiB int
+	// BusyTimeout bounds how long a connection waits for a lock held by
+	// another process (default 10s).
+	BusyTimeout time.Duration
+}
+
+// Store is the embedded store.
+type Store struct {
+	w, r *sql.DB
+	stmt writeStmts
+
+	mu      sync.Mutex // guards lastNow
+	lastNow time.Time
+}
+
+var _ store.Store = (*Store)(nil)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Open opens (creating when needed) the store in directory dir and brings its
+// schema up to date.
+func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
+	if opts.ReadConns <= 0 {
+		opts.ReadConns = max(4, runtime.NumCPU())
+	}
+	if opts.CacheMiB <= 0 {
+		opts.CacheMiB = 32
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = 10 * time.Second
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, errs.E("open store", errs.Internal, err)
+	}
+	path := filepath.Join(dir, FileName)
+	dsn := func(extra ...string) string {
+		v := url.Values{}
+		v.Add("_pragma", "busy_timeout("+strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)+")")
+		v.Add("_pragma", "journal_mode(WAL)")
+		v.Add("_pragma", "synchronous(NORMAL)")
+		v.Add("_pragma", "foreign_keys(1)")
+		v.Add("_pragma", "cache_size(-"+strconv.Itoa(opts.CacheMiB*1024)+")")
+		v.Add("_pragma", "temp_store(MEMORY)")
+		for i := 0; i+1 < len(extra); i += 2 {
+			v.Add(extra[i], extra[i+1])
+		}
+		return path + "?" + v.Encode()
+	}
+	w, err := sql.Open("sqlite", dsn("_txlock", "immediate"))
+	if err != nil {
+		return nil, errs.E("open store", errs.Internal, err)
+	}
+	// One writer connection: transactions queue in the pool instead of
+	// failing with SQLITE_BUSY.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	s := &Store{w: w}
+	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)"))
+	if err != nil {
+		w.Close()
+		return nil, errs.E("open store", errs.Internal, err)
+	}
+	r.SetMaxOpenConns(opts.ReadConns)
+	r.SetMaxIdleConns(opts.ReadConns)
+	r.SetConnMaxLifetime(0)
+	s.r = r
+	if err := s.stmt.prepare(ctx, w); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// migrate applies the embedded migrations newer than schema_version, each in
+// its own transaction.
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"); err != nil {
+		return errs.E("migrate store", mapErr(err))
+	}
+	var cur int
+	if err := s.w.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&cur); err != nil {
+		return errs.E("migrate store", mapErr(err))
+	}
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return errs.E("migrate store", errs.Internal, err)
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		n, err := strconv.Atoi(strings.SplitN(filepath.Base(f), "_", 2)[0])
+		if err != nil {
+			return errs.E("migrate store", errs.Internal, fmt.Errorf("migration %s: bad name", f))
+		}
+		if n <= cur {
+			continue
+		}
+		body, _ := migrations.ReadFile(f)
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			return errs.E("migrate store", mapErr(err))
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return errs.E("migrate store", errs.Internal, fmt.Errorf("migration %s: %w", f, err))
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_version (version) VALUES (?1)", n); err != nil {
+			tx.Rollback()
+			return errs.E("migrate store", mapErr(err))
+		}
+		if err := tx.Commit(); err != nil {
+			return errs.E("migrate store", mapErr(err))
+		}
+	}
+	return nil
+}
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.r.PingContext(ctx); err != nil {
+		return errs.E("ping store", mapErr(err))
+	}
+	return nil
+}
+
+// Close closes every connection.
+func (s *Store) Close() error {
+	s.stmt.close()
+	var err error
+	if s.r != nil {
+		err = s.r.Close()
+	}
+	return errors.Join(err, s.w.Close())
+}
+
+// now is a transaction timestamp: UTC, microseconds, and strictly after the
+// previous one, so versions written by later transactions always sort later
+// in history even when the clock is coarse or steps back.
+func (s *Store) now() time.Time {
+	t := time.Now().UTC().Truncate(time.Microsecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !t.After(s.lastNow) {
+		t = s.lastNow.Add(time.Microsecond)
+	}
+	s.lastNow = t
+	return t
+}
+
+// mapErr classifies a database error.
+func mapErr(err error) errs.Kind {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return errs.Transient
+		case sqlite3.SQLITE_CONSTRAINT:
+			switch se.Code() {
+			case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+				return errs.Conflict
+			}
+		case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN:
+			return errs.Transient
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return errs.Transient
+	}
+	return errs.Internal
+}

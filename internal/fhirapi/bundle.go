@@ -103,7 +103,7 @@ func parseEntry(i int, raw any, base string, prefer Prefer) (*entry, error) {
 			return nil, errs.E(errs.Invalid, "entry", req.Method+" needs a resource",
 				issue("error", "required", "entry.resource is required for "+req.Method, fmt.Sprintf("Bundle.entry[%d].resource", i)))
 		}
-		if (req.Method == "POST" || req.Method == "PUT") && e.res != nil && req.Type != "" && fhir.TypeOf(e.res) != req.Type {
+		if (req.Method == "POST" || req.Method == "PUT") && e.res != nil && req.Type != "" && req.Operation == "" && fhir.TypeOf(e.res) != req.Type {
 			return nil, errs.E(errs.Invalid, "entry", "the resource is a "+fhir.TypeOf(e.res)+" but the url names "+req.Type,
 				issue("error", "invalid", "resourceType does not match request.url", fmt.Sprintf("Bundle.entry[%d].resource.resourceType", i)))
 		}

@@ -106,11 +106,22 @@ func Outcome(err error) map[string]any {
 		return outcome(issue("error", issueCode(k), msg))
 	}
 	list := make([]errs.Issue, 0, len(issues)+1)
-	if !mentions(issues, msg) {
+	if hasMsg(err) && !mentions(issues, msg) {
 		// The summary first, then the detailed findings.
 		list = append(list, issue("error", issueCode(k), msg))
 	}
 	return outcome(append(list, issues...)...)
+}
+
+// hasMsg reports whether some error in the chain carries a client message
+// (rather than the generic text of its kind).
+func hasMsg(err error) bool {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if x, ok := e.(*errs.Error); ok && x.Msg != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func mentions(issues []errs.Issue, msg string) bool {

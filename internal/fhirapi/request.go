@@ -191,6 +191,11 @@ func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) 
 // criteria parses a conditional operation's search string, refusing an empty one.
 func criteria(q url.Values, raw string) (url.Values, error) {
 	if raw != "" {
+		// Some senders write the whole "Type?criteria" form (the R4 XDS
+		// example does); the criteria are what follows the "?".
+		if i, j := strings.IndexByte(raw, '?'), strings.IndexByte(raw, '='); i >= 0 && (j < 0 || i < j) {
+			raw = raw[i+1:]
+		}
 		v, err := url.ParseQuery(raw)
 		if err != nil {
 			return nil, errs.E(errs.Invalid, "conditional", "the criteria are malformed")

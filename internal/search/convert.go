@@ -39,19 +39,33 @@ func strs(m map[string]any, k string) []string {
 	return out
 }
 
-func objs(m map[string]any, k string) []map[string]any {
-	var out []map[string]any
+// eachObj calls fn for the object, or each object of the array, at m[k].
+func eachObj(m map[string]any, k string, fn func(map[string]any)) {
 	switch x := m[k].(type) {
 	case map[string]any:
-		out = append(out, x)
+		fn(x)
 	case []any:
 		for _, e := range x {
 			if o, ok := e.(map[string]any); ok {
-				out = append(out, o)
+				fn(o)
 			}
 		}
 	}
-	return out
+}
+
+// firstObj returns the object, or the first object of the array, at m[k].
+func firstObj(m map[string]any, k string) map[string]any {
+	switch x := m[k].(type) {
+	case map[string]any:
+		return x
+	case []any:
+		for _, e := range x {
+			if o, ok := e.(map[string]any); ok {
+				return o
+			}
+		}
+	}
+	return nil
 }
 
 // primitiveText is the text of a primitive value: a string, a number's
@@ -95,17 +109,14 @@ func appendTokens(d *defs.Definitions, dst []store.Token, param string, v typed)
 		return appendCoding(dst, param, m)
 	case "CodeableConcept":
 		m, _ := v.node.(map[string]any)
-		codings := objs(m, "coding")
-		for _, c := range codings {
-			dst = appendCoding(dst, param, c)
-		}
+		eachObj(m, "coding", func(c map[string]any) { dst = appendCoding(dst, param, c) })
 		if text := str(m, "text"); text != "" {
 			// The concept's text serves :text; it rides on a row of the
 			// first coding (stores deduplicate on system|code), or stands
 			// alone when there is no coding.
 			t := store.Token{Param: param, Text: text}
-			if len(codings) > 0 {
-				t.System, t.Code = str(codings[0], "system"), str(codings[0], "code")
+			if c := firstObj(m, "coding"); c != nil {
+				t.System, t.Code = str(c, "system"), str(c, "code")
 			}
 			dst = append(dst, t)
 		}
@@ -119,11 +130,11 @@ func appendTokens(d *defs.Definitions, dst []store.Token, param string, v typed)
 		t := store.Token{Param: param, System: system, Code: value}
 		if typ, ok := m["type"].(map[string]any); ok {
 			t.Text = str(typ, "text")
-			for _, c := range objs(typ, "coding") {
+			eachObj(typ, "coding", func(c map[string]any) {
 				if code := str(c, "code"); code != "" && value != "" {
 					dst = append(dst, store.Token{Param: param + ofTypeSuffix, System: str(c, "system") + "|" + code, Code: value})
 				}
-			}
+			})
 		}
 		return append(dst, t)
 	case "ContactPoint":

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -84,15 +85,48 @@ func syntheaResources(tb testing.TB) []map[string]any {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	// Resolve the Bundle's references as a transaction would before
+	// indexing: urn:uuid full URLs and conditional references
+	// ("Practitioner?identifier=...") become Type/id.
 	var out []map[string]any
+	local := map[string]string{}
 	entries, _ := bundle["entry"].([]any)
 	for _, e := range entries {
 		em, _ := e.(map[string]any)
 		if res, ok := em["resource"].(map[string]any); ok {
 			out = append(out, res)
+			if full, _ := em["fullUrl"].(string); full != "" {
+				local[full] = fhir.TypeOf(res) + "/" + fhir.IDOf(res)
+			}
 		}
 	}
+	for _, res := range out {
+		rewriteReferences(res, local)
+	}
 	return out
+}
+
+// rewriteReferences replaces Bundle-local and conditional references.
+func rewriteReferences(v any, local map[string]string) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			s, ok := e.(string)
+			if k != "reference" || !ok {
+				rewriteReferences(e, local)
+				continue
+			}
+			if to, ok := local[s]; ok {
+				x[k] = to
+			} else if typ, _, cond := strings.Cut(s, "?"); cond {
+				x[k] = typ + "/cond-" + strconv.Itoa(len(s))
+			}
+		}
+	case []any:
+		for _, e := range x {
+			rewriteReferences(e, local)
+		}
+	}
 }
 
 // globJSON lists the .json files of a directory, by name.

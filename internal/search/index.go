@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/fhir"
@@ -28,8 +29,12 @@ type Indexer struct {
 	unindexed []string
 }
 
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
 // typeIndex is what indexing one resource type needs, computed once.
 type typeIndex struct {
+	// hint sizes the row slices up front.
+	hint struct{ tokens, refs int }
 	params []*indexParam
 	// compartments maps a reference parameter code to the compartment types
 	// its targets put the resource in.
@@ -92,6 +97,12 @@ func NewIndexer(d *defs.Definitions) (*Indexer, error) {
 		for _, sp := range d.SearchParams(rt) {
 			if p := ix.prepare(rt, sp, compile); p != nil {
 				ti.params = append(ti.params, p)
+				switch p.kind {
+				case store.KindToken:
+					ti.hint.tokens++
+				case store.KindReference:
+					ti.hint.refs++
+				}
 			}
 		}
 		for _, name := range compartmentTypes {
@@ -224,10 +235,10 @@ func splitUnion(expr string) []string {
 }
 
 // values appends the values of ev over node (of type typ) to out.
-func (ix *Indexer) values(ev *evaluator, node any, typ string, out []typed) ([]typed, error) {
+func (ix *Indexer) values(ev *evaluator, node any, typ string, out []typed, sc *scratch) ([]typed, error) {
 	if ev.expr == nil {
 		for _, pe := range ev.paths {
-			out = ix.w.eval(pe, node, typ, out)
+			out = ix.w.eval(pe, node, typ, out, sc)
 		}
 		return out, nil
 	}
@@ -285,10 +296,13 @@ func (ix *Indexer) Index(res map[string]any) (store.Index, error) {
 	if ti == nil {
 		return out, errs.E("index", errs.Invalid, fmt.Sprintf("unknown resource type %q", typ))
 	}
-	buf := make([]typed, 0, 16)
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	out.Tokens = make([]store.Token, 0, ti.hint.tokens)
+	out.References = make([]store.Reference, 0, ti.hint.refs)
 	for _, p := range ti.params {
-		var err error
-		buf, err = ix.values(&p.eval, res, typ, buf[:0])
+		buf, err := ix.values(&p.eval, res, typ, sc.vals[:0], sc)
+		sc.vals = buf[:0]
 		if err != nil {
 			// The resource was validated before indexing; an expression
 			// that still fails on it (single() over a repetition, say)
@@ -298,7 +312,7 @@ func (ix *Indexer) Index(res map[string]any) (store.Index, error) {
 		}
 		nt, ns := len(out.Tokens), len(out.Strings)
 		for _, v := range buf {
-			ix.emit(&out, p, v)
+			ix.emit(&out, p, v, sc)
 		}
 		// The same value reached twice (a given name repeated across
 		// names, overlapping union branches) is one row.
@@ -310,7 +324,7 @@ func (ix *Indexer) Index(res map[string]any) (store.Index, error) {
 }
 
 // emit adds the rows of one value of parameter p.
-func (ix *Indexer) emit(out *store.Index, p *indexParam, v typed) {
+func (ix *Indexer) emit(out *store.Index, p *indexParam, v typed, sc *scratch) {
 	switch p.kind {
 	case store.KindToken:
 		out.Tokens = appendTokens(ix.d, out.Tokens, p.code, v)
@@ -327,7 +341,7 @@ func (ix *Indexer) emit(out *store.Index, p *indexParam, v typed) {
 	case store.KindURI:
 		out.URIs = appendURIs(out.URIs, p.code, v)
 	case store.KindComposite:
-		ix.emitComposite(out, p, v)
+		ix.emitComposite(out, p, v, sc)
 	}
 }
 
@@ -335,10 +349,11 @@ func (ix *Indexer) emit(out *store.Index, p *indexParam, v typed) {
 // components found under one base value
 // (https://hl7.org/fhir/R4/search.html#composite): a code with two codings
 // and one value gives two rows.
-func (ix *Indexer) emitComposite(out *store.Index, p *indexParam, base typed) {
+func (ix *Indexer) emitComposite(out *store.Index, p *indexParam, base typed, sc *scratch) {
 	combos := [][]store.CompositePart{nil}
 	for _, c := range p.comps {
-		vals, err := ix.values(&c.eval, base.node, base.typ, nil)
+		vals, err := ix.values(&c.eval, base.node, base.typ, sc.comp[:0], sc)
+		sc.comp = vals[:0]
 		if err != nil {
 			return
 		}
@@ -368,10 +383,22 @@ func (ix *Indexer) emitComposite(out *store.Index, p *indexParam, base typed) {
 func componentParts(d *defs.Definitions, dst []store.CompositePart, c indexComp, v typed) []store.CompositePart {
 	switch c.kind {
 	case store.KindToken:
-		for _, t := range appendTokens(d, nil, c.code, v) {
-			if !strings.HasSuffix(t.Param, ofTypeSuffix) {
-				dst = append(dst, store.CompositePart{Token: &t})
+		// One part per distinct system|code: the extra row that carries a
+		// CodeableConcept's text would only duplicate combinations.
+		start := len(dst)
+		toks := appendTokens(d, nil, c.code, v)
+	tokens:
+		for i := range toks {
+			t := &toks[i]
+			if strings.HasSuffix(t.Param, ofTypeSuffix) {
+				continue
 			}
+			for _, p := range dst[start:] {
+				if p.Token.System == t.System && p.Token.Code == t.Code {
+					continue tokens
+				}
+			}
+			dst = append(dst, store.CompositePart{Token: t})
 		}
 	case store.KindString:
 		for _, s := range appendStrings(nil, c.code, v) {

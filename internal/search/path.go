@@ -4,7 +4,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/fhir/defs"
 )
 
@@ -148,21 +147,31 @@ type walker struct {
 }
 
 // eval appends the values of pe, starting from node of type typ, to out.
-func (w *walker) eval(pe *pathExpr, node any, typ string, out []typed) []typed {
-	cur := []typed{{node: node, typ: typ}}
-	var next []typed
+// sc provides the intermediate buffers, reused across calls.
+func (w *walker) eval(pe *pathExpr, node any, typ string, out []typed, sc *scratch) []typed {
+	cur := append(sc.a[:0], typed{node: node, typ: typ})
+	next := sc.b[:0]
 	for i := range pe.steps {
 		st := &pe.steps[i]
 		next = next[:0]
 		for _, t := range cur {
 			next = w.children(t, st, next)
 		}
-		if len(next) == 0 {
-			return out
-		}
 		cur, next = next, cur
+		if len(cur) == 0 {
+			break
+		}
 	}
-	return append(out, cur...)
+	out = append(out, cur...)
+	sc.a, sc.b = cur[:0], next[:0]
+	return out
+}
+
+// scratch holds reusable buffers for one Index call.
+type scratch struct {
+	a, b []typed
+	vals []typed
+	comp []typed
 }
 
 // children appends the values of step st under t.
@@ -263,24 +272,69 @@ func referenceType(node any) string {
 
 // splitAnyReference splits a relative "Type/id[/_history/v]" reference or
 // an absolute one that ends in Type/id[/_history/v] ([base]/Type/id).
+// It runs for every reference of every resource written, so it avoids
+// regular expressions and allocation.
 func splitAnyReference(ref string) (typ, id string, ok bool) {
-	if t, i, _, ok := fhir.SplitReference(ref); ok {
-		return t, i, true
-	}
-	if !strings.Contains(ref, "://") {
+	if strings.HasPrefix(ref, "#") || strings.HasPrefix(ref, "urn:") || strings.IndexByte(ref, '?') >= 0 {
 		return "", "", false
 	}
-	rest := ref[strings.Index(ref, "://")+3:]
-	parts := strings.Split(rest, "/")
-	if n := len(parts); n >= 5 && parts[n-2] == "_history" {
-		parts = parts[:n-2]
+	abs := false
+	if i := strings.Index(ref, "://"); i >= 0 {
+		abs = true
+		ref = ref[i+3:]
 	}
-	n := len(parts)
-	if n < 3 { // host/Type/id at least
+	if i := strings.Index(ref, "/_history/"); i >= 0 {
+		ref = ref[:i]
+	}
+	j := strings.LastIndexByte(ref, '/')
+	if j <= 0 {
 		return "", "", false
 	}
-	if t, i, _, ok := fhir.SplitReference(parts[n-2] + "/" + parts[n-1]); ok {
-		return t, i, true
+	id = ref[j+1:]
+	head := ref[:j]
+	k := strings.LastIndexByte(head, '/')
+	if k >= 0 {
+		if !abs {
+			return "", "", false // a relative reference is exactly Type/id
+		}
+		typ = head[k+1:]
+	} else {
+		if abs {
+			return "", "", false // host/id: no type
+		}
+		typ = head
 	}
-	return "", "", false
+	if !isTypeName(typ) || !isID(id) {
+		return "", "", false
+	}
+	return typ, id, true
+}
+
+// isTypeName reports whether s looks like a resource type name.
+func isTypeName(s string) bool {
+	if s == "" || s[0] < 'A' || s[0] > 'Z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// isID reports whether s is a valid logical id
+// (https://hl7.org/fhir/R4/datatypes.html#id).
+func isID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }

@@ -186,3 +186,13 @@ func mapErr(err error) errs.Kind {
 	}
 	return errs.Internal
 }
+
+// Analyze vacuums and analyzes the store's tables: fresh planner statistics,
+// and a visibility map that lets counts run as index-only scans. Autovacuum
+// does the same eventually; call it after bulk loads.
+func (s *Store) Analyze(ctx context.Context) error {
+	if _, err := s.pool.Exec(ctx, "VACUUM (ANALYZE) resources, versions, "+strings.Join(indexTables, ", ")); err != nil {
+		return errs.E("analyze", mapErr(err), err)
+	}
+	return nil
+}

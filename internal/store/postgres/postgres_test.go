@@ -22,3 +22,17 @@ func openStore(t *testing.T) *postgres.Store {
 func open(t *testing.T) store.Store { return openStore(t) }
 
 func TestConformance(t *testing.T) { storetest.Run(t, open) }
+
+func openB(b *testing.B) store.Store {
+	s, err := postgres.Open(context.Background(), pgtest.URL(b), postgres.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func BenchmarkPut700(b *testing.B)        { storetest.BenchPut(b, openB(b)) }
+func BenchmarkRead(b *testing.B)          { storetest.BenchRead(b, openB(b)) }
+func BenchmarkCountToken(b *testing.B)    { storetest.BenchCountToken(b, openB(b)) }
+func BenchmarkSearchSubject(b *testing.B) { storetest.BenchSearchChain(b, openB(b)) }

@@ -208,3 +208,11 @@ func mapErr(err error) errs.Kind {
 	}
 	return errs.Internal
 }
+
+// Analyze refreshes the query planner's statistics (after bulk loads).
+func (s *Store) Analyze(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, "ANALYZE"); err != nil {
+		return errs.E("analyze", mapErr(err), err)
+	}
+	return nil
+}

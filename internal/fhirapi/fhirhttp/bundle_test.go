@@ -42,8 +42,10 @@ func observation(subject string) map[string]any {
 	}
 }
 
-func TestTransactionURNReferences(t *testing.T) {
-	e := newEnv(t)
+func TestTransactionURNReferences(t *testing.T) { bothStores(t, testTransactionURNReferences) }
+
+func testTransactionURNReferences(t *testing.T, o envOptions) {
+	e := newEnv(t, o)
 	const pURN, oURN = "urn:uuid:8d0f7d3a-0d2c-4f0b-9a55-1b5c1b7b0a01", "urn:uuid:8d0f7d3a-0d2c-4f0b-9a55-1b5c1b7b0a02"
 	b := bundle("transaction",
 		entry("POST", "Observation", oURN, observation(pURN)),
@@ -69,7 +71,11 @@ func TestTransactionURNReferences(t *testing.T) {
 }
 
 func TestTransactionConditionalReferences(t *testing.T) {
-	e := newEnv(t)
+	bothStores(t, testTransactionConditionalReferences)
+}
+
+func testTransactionConditionalReferences(t *testing.T, o envOptions) {
+	e := newEnv(t, o)
 	const sys = "http://hospital.example/mrn"
 	r := e.do("POST", "/Patient", patient("", "Cond", sys, "c1")).must(t, 201)
 	pid := str(r.body, "id")
@@ -92,8 +98,10 @@ func TestTransactionConditionalReferences(t *testing.T) {
 	}
 }
 
-func TestTransactionAtomicity(t *testing.T) {
-	e := newEnv(t)
+func TestTransactionAtomicity(t *testing.T) { bothStores(t, testTransactionAtomicity) }
+
+func testTransactionAtomicity(t *testing.T, o envOptions) {
+	e := newEnv(t, o)
 	bad := map[string]any{"resourceType": "Patient", "gender": "robot"}
 	b := bundle("transaction",
 		entry("POST", "Patient", "urn:uuid:1", patient("", "Atomic")),
@@ -110,8 +118,10 @@ func TestTransactionAtomicity(t *testing.T) {
 	e.do("GET", "/Patient/atomic2", nil).must(t, 404)
 }
 
-func TestTransactionRules(t *testing.T) {
-	e := newEnv(t)
+func TestTransactionRules(t *testing.T) { bothStores(t, testTransactionRules) }
+
+func testTransactionRules(t *testing.T, o envOptions) {
+	e := newEnv(t, o)
 	e.do("PUT", "/Patient/old", patient("old", "Old")).must(t, 201)
 	e.do("PUT", "/Patient/keep", patient("keep", "Keep")).must(t, 201)
 	b := bundle("transaction",
@@ -144,8 +154,10 @@ func TestTransactionRules(t *testing.T) {
 	e.do("GET", "/Patient/d1", nil).must(t, 404)
 }
 
-func TestBatchPartialSuccess(t *testing.T) {
-	e := newEnv(t)
+func TestBatchPartialSuccess(t *testing.T) { bothStores(t, testBatchPartialSuccess) }
+
+func testBatchPartialSuccess(t *testing.T, o envOptions) {
+	e := newEnv(t, o)
 	b := bundle("batch",
 		entry("PUT", "Patient/b1", "", patient("b1", "Batch")),
 		entry("POST", "Patient", "", map[string]any{"resourceType": "Patient", "gender": "robot"}),
@@ -170,8 +182,12 @@ func TestBatchPartialSuccess(t *testing.T) {
 	}
 }
 
-func TestBundleLimits(t *testing.T) {
-	e := newEnv(t, envOptions{maxEntries: 3, maxBody: 4096})
+func TestBundleLimits(t *testing.T) { bothStores(t, testBundleLimits) }
+
+func testBundleLimits(t *testing.T, o envOptions) {
+	o2 := envOptions{maxEntries: 3, maxBody: 4096}
+	o2.postgres = o.postgres
+	e := newEnv(t, o2)
 	var entries []map[string]any
 	for i := 0; i < 4; i++ {
 		entries = append(entries, entry("POST", "Patient", "", patient("", "Many")))

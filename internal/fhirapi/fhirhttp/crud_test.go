@@ -8,8 +8,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestCreateReadUpdateDelete(t *testing.T) {
-	e := newEnv(t)
+func TestCreateReadUpdateDelete(t *testing.T) { bothStores(t, testCreateReadUpdateDelete) }
+
+func testCreateReadUpdateDelete(t *testing.T, o envOptions) {
+	e := newEnv(t, o)
 	r := e.do("POST", "/Patient", patient("ignored", "Chalmers")).must(t, 201)
 	id := str(r.body, "id")
 	if id == "" || id == "ignored" {
@@ -70,8 +72,10 @@ func TestUpdateAsCreateAndPrefer(t *testing.T) {
 	}
 }
 
-func TestConditionalCreate(t *testing.T) {
-	e := newEnv(t)
+func TestConditionalCreate(t *testing.T) { bothStores(t, testConditionalCreate) }
+
+func testConditionalCreate(t *testing.T, o envOptions) {
+	e := newEnv(t, o)
 	const sys = "http://hospital.example/mrn"
 	hdr := "If-None-Exist: identifier=" + sys + "|42"
 	r := e.do("POST", "/Patient", patient("", "A", sys, "42"), hdr).must(t, 201)
@@ -89,8 +93,10 @@ func TestConditionalCreate(t *testing.T) {
 	e.do("POST", "/Patient", patient("", "D"), "If-None-Exist: bogus=1").must(t, 400)
 }
 
-func TestConditionalUpdateDelete(t *testing.T) {
-	e := newEnv(t)
+func TestConditionalUpdateDelete(t *testing.T) { bothStores(t, testConditionalUpdateDelete) }
+
+func testConditionalUpdateDelete(t *testing.T, o envOptions) {
+	e := newEnv(t, o)
 	const sys = "http://hospital.example/mrn"
 	// No match: created.
 	r := e.do("PUT", "/Patient?identifier="+sys+"|1", patient("", "A", sys, "1")).must(t, 201)
@@ -110,8 +116,10 @@ func TestConditionalUpdateDelete(t *testing.T) {
 	e.do("DELETE", "/Patient", nil).must(t, 400)
 }
 
-func TestHistoryPaging(t *testing.T) {
-	e := newEnv(t)
+func TestHistoryPaging(t *testing.T) { bothStores(t, testHistoryPaging) }
+
+func testHistoryPaging(t *testing.T, o envOptions) {
+	e := newEnv(t, o)
 	for i, fam := range []string{"A", "B", "C", "D", "E"} {
 		e.do("PUT", "/Patient/h1", patient("h1", fam)).must(t, []int{201, 200, 200, 200, 200}[i])
 	}
@@ -167,8 +175,10 @@ func TestHistoryPaging(t *testing.T) {
 	e.do("GET", "/Patient/none/_history", nil).must(t, 404)
 }
 
-func TestJSONPatch(t *testing.T) {
-	e := newEnv(t)
+func TestJSONPatch(t *testing.T) { bothStores(t, testJSONPatch) }
+
+func testJSONPatch(t *testing.T, o envOptions) {
+	e := newEnv(t, o)
 	e.do("PUT", "/Patient/jp", patient("jp", "Before")).must(t, 201)
 	patch := `[{"op":"replace","path":"/name/0/family","value":"After"},{"op":"add","path":"/gender","value":"female"}]`
 	r := e.do("PATCH", "/Patient/jp", patch, "Content-Type: application/json-patch+json").must(t, 200)

@@ -18,6 +18,8 @@ import (
 	"github.com/openchart/openchart/internal/repo"
 	"github.com/openchart/openchart/internal/search"
 	"github.com/openchart/openchart/internal/store"
+	"github.com/openchart/openchart/internal/store/pgtest"
+	"github.com/openchart/openchart/internal/store/postgres"
 	"github.com/openchart/openchart/internal/store/sqlite"
 )
 
@@ -34,6 +36,31 @@ type env struct {
 type envOptions struct {
 	maxBody    int64
 	maxEntries int
+	postgres   bool
+}
+
+// bothStores runs a test on the embedded store and on PostgreSQL (skipped
+// when no server is reachable, failed under CI=true).
+func bothStores(t *testing.T, test func(t *testing.T, o envOptions)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, envOptions{}) })
+	t.Run("postgres", func(t *testing.T) { test(t, envOptions{postgres: true}) })
+}
+
+func openStore(t testing.TB, opts envOptions) store.Store {
+	t.Helper()
+	ctx := context.Background()
+	var st store.Store
+	var err error
+	if opts.postgres {
+		st, err = postgres.Open(ctx, pgtest.URL(t), postgres.Options{})
+	} else {
+		st, err = sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
+	}
+	if err != nil {
+		t.Fatalf("opening the store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 func newEnv(t testing.TB, o ...envOptions) *env {
@@ -42,12 +69,7 @@ func newEnv(t testing.TB, o ...envOptions) *env {
 	if len(o) > 0 {
 		opts = o[0]
 	}
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
-	if err != nil {
-		t.Fatalf("opening the store: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t, opts)
 	d := defs.Default()
 	ix, err := search.NewIndexer(d)
 	if err != nil {

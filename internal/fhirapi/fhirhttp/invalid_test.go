@@ -28,8 +28,12 @@ func gzipped(s string) []byte {
 // TestInvalidRequests sends malformed or refused requests: each must be
 // answered with the right status and an OperationOutcome naming the issue
 // (and its location where one applies), and nothing may be stored.
-func TestInvalidRequests(t *testing.T) {
-	e := newEnv(t, envOptions{maxBody: 64 << 10})
+func TestInvalidRequests(t *testing.T) { bothStores(t, testInvalidRequests) }
+
+func testInvalidRequests(t *testing.T, o envOptions) {
+	o2 := envOptions{maxBody: 64 << 10}
+	o2.postgres = o.postgres
+	e := newEnv(t, o2)
 	e.do("PUT", "/Patient/existing", patient("existing", "Here")).must(t, 201)
 	const jp = "Content-Type: application/json-patch+json"
 	deep := strings.Repeat(`{"extension":[`, 40) + strings.Repeat(`]}`, 40)

@@ -45,8 +45,10 @@ func linkURL(body map[string]any, rel string) string {
 	return ""
 }
 
-func TestSearch(t *testing.T) {
-	e := newEnv(t)
+func TestSearch(t *testing.T) { bothStores(t, testSearch) }
+
+func testSearch(t *testing.T, o envOptions) {
+	e := newEnv(t, o)
 	seedSearch(t, e)
 	tests := []struct {
 		name    string
@@ -86,8 +88,10 @@ func TestSearch(t *testing.T) {
 	}
 }
 
-func TestSearchPaging(t *testing.T) {
-	e := newEnv(t)
+func TestSearchPaging(t *testing.T) { bothStores(t, testSearchPaging) }
+
+func testSearchPaging(t *testing.T, o envOptions) {
+	e := newEnv(t, o)
 	seedSearch(t, e)
 	var got []string
 	next := "/Patient?_count=2&_sort=family&_total=accurate"
@@ -118,8 +122,10 @@ func TestSearchPaging(t *testing.T) {
 	}
 }
 
-func TestSearchSubsetsAndHandling(t *testing.T) {
-	e := newEnv(t)
+func TestSearchSubsetsAndHandling(t *testing.T) { bothStores(t, testSearchSubsetsAndHandling) }
+
+func testSearchSubsetsAndHandling(t *testing.T, o envOptions) {
+	e := newEnv(t, o)
 	seedSearch(t, e)
 	r := e.do("GET", "/Patient?_id=s1&_elements=gender", nil).must(t, 200)
 	res := get(r.body, "entry", 0, "resource").(map[string]any)

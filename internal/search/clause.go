@@ -56,13 +56,16 @@ func (c *Compiler) specialClause(name string, kind store.Kind, mod, value string
 		switch {
 		case mod == "missing":
 			return cl, invalidf(":missing does not apply to %s: every resource has one", name)
-		case mod != "":
-			return cl, invalidf("unknown modifier :%s for %s", mod, name)
-		case kind == store.KindID:
+		case mod == "not" && kind == store.KindID:
+			p.Op = store.OpNot
+			fallthrough
+		case mod == "" && kind == store.KindID:
 			p.AnySystem, p.Code = true, unescape(v)
 			if !fhir.ValidID(p.Code) {
 				return cl, invalidf("%q is not a valid id", p.Code)
 			}
+		case mod != "":
+			return cl, invalidf("unknown modifier :%s for %s", mod, name)
 		default:
 			var err error
 			p.Op, v = cutPrefix(v)

@@ -154,6 +154,9 @@ func TestCompileWhere(t *testing.T) {
 			want: []store.Clause{or(store.Predicate{Param: "_id", Kind: store.KindID, AnySystem: true, Code: "a"},
 				store.Predicate{Param: "_id", Kind: store.KindID, AnySystem: true, Code: "b"})}},
 
+		{name: "_id :not", typ: "Patient", query: "_id:not=a",
+			want: []store.Clause{or(store.Predicate{Param: "_id", Kind: store.KindID, Op: store.OpNot, AnySystem: true, Code: "a"})}},
+
 		// empty values constrain nothing
 		{name: "empty value ignored", typ: "Patient", query: "name=", want: nil},
 
@@ -247,6 +250,8 @@ func TestCompileErrors(t *testing.T) {
 		{"reference to a type it cannot target", "Observation", "patient=Practitioner/1", errs.Invalid, "patient"},
 		{"type modifier not a target", "Observation", "patient:Device=1", errs.Invalid, "patient:Device"},
 		{"bad id", "Patient", "_id=a b", errs.Invalid, "_id"},
+		{"modifier on _lastUpdated", "Patient", "_lastUpdated:exact=2020", errs.Invalid, "_lastUpdated:exact"},
+		{"blank string", "Patient", "name=%20%20", errs.Invalid, "name"},
 		{"composite part count", "Observation", "code-value-quantity=x", errs.Invalid, "code-value-quantity"},
 		{"chain through a non-reference", "Observation", "code.name=x", errs.Invalid, "code.name"},
 		{"chain to unknown parameter", "Observation", "subject:Patient.bogus=x", errs.Invalid, "subject:Patient.bogus"},

@@ -149,6 +149,10 @@ func stringPredicate(p *store.Predicate, mod, v string) error {
 		return invalidf("unknown modifier :%s for a string parameter", mod)
 	}
 	p.Norm, p.Exact = NormalizeString(s), s
+	if p.Norm == "" && mod != "exact" {
+		// Blank text would match every value.
+		return invalidf("blank string value")
+	}
 	return nil
 }
 

@@ -11,7 +11,7 @@ import (
 type chart struct {
 	p     *person
 	day0  time.Time // midnight starting today, clinic time
-	now   time.Time
+	now   time.Time // what "by now" means for statuses: day0, so output depends on the date alone
 	rng   *rand.Rand
 	out   []map[string]any
 	encs  []*enc

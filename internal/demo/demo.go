@@ -31,7 +31,7 @@ func Bundles(today time.Time) []map[string]any {
 	cal := newCalendar(day0, rng("clinic"))
 	var patients []map[string]any
 	for _, p := range cast() {
-		c := &chart{p: p, day0: day0, now: today, rng: rng(p.key)}
+		c := &chart{p: p, day0: day0, now: day0, rng: rng(p.key)}
 		patients = append(patients, transaction("demo-"+p.key, c.build(cal)))
 	}
 	// The clinic's Bundle comes last in the making (appointments book its

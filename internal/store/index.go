@@ -19,7 +19,13 @@ type Index struct {
 
 // Token is a coded value: Coding, CodeableConcept, Identifier, code, boolean,
 // ContactPoint, ... System may be empty ("no system"). Text holds display or
-// CodeableConcept.text for the :text modifier.
+// CodeableConcept.text for the :text modifier; stores lower-case it and
+// match :text as a prefix, so indexers should put the normalized text here
+// when folding beyond case matters.
+//
+// Identifier types, for :of-type, are indexed as an extra Token with Param
+// "<param>:of-type", System "<type system>|<type code>" and Code the
+// identifier value.
 type Token struct {
 	Param  string
 	System string

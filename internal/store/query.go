@@ -15,7 +15,8 @@ type Query struct {
 	// Sort keys, most significant first. Without keys, results come in a
 	// stable store order (by type, then id).
 	Sort []Sort
-	// Count is the page size. Zero with Total set returns only the total.
+	// Count is the page size. Zero with Total set returns only the total;
+	// zero without Total means no limit (internal callers).
 	Count int
 	// Offset skips that many matches (paging).
 	Offset int

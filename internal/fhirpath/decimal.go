@@ -43,7 +43,7 @@ func ParseDecimal(s string) (Decimal, error) {
 	exp := int64(0)
 	if i := strings.IndexAny(s, "eE"); i >= 0 {
 		e, err := strconv.ParseInt(s[i+1:], 10, 32)
-		if err != nil {
+		if err != nil || e > 400 || e < -400 {
 			return Decimal{}, fmt.Errorf("invalid decimal %q", orig)
 		}
 		exp = e

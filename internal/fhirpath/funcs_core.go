@@ -116,6 +116,9 @@ func init() {
 		for len(queue) > 0 {
 			var next Collection
 			err := call.each(c, e, queue, 0, func(_ int, _ Value, r Collection) (bool, error) {
+				if len(out)+len(r) > maxRepeat {
+					return false, fmt.Errorf("repeat() produced more than %d items", maxRepeat)
+				}
 				for _, v := range r {
 					if !containsValue(out, v) {
 						out = append(out, v)
@@ -295,6 +298,10 @@ func init() {
 		return total, nil
 	})
 }
+
+// maxRepeat bounds repeat(): an expression such as repeat($this + 1) never
+// runs out of new items.
+const maxRepeat = 10000
 
 func subset(a, b Collection) bool {
 	for _, v := range a {

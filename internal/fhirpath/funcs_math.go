@@ -95,11 +95,10 @@ func init() {
 			return nil, err
 		}
 		if v.kind == KindInteger && p.kind == KindInteger && p.data.(int64) >= 0 {
-			r := int64(1)
-			for i := int64(0); i < p.data.(int64); i++ {
-				r *= v.data.(int64)
+			f := math.Pow(float64(v.data.(int64)), float64(p.data.(int64)))
+			if math.Abs(f) < 1<<62 {
+				return Collection{Integer(int64(f))}, nil
 			}
-			return Collection{Integer(r)}, nil
 		}
 		return floatResult(math.Pow(toDecimal(v).Float64(), toDecimal(p).Float64()))
 	})
@@ -112,8 +111,8 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		if n < 0 {
-			return nil, fmt.Errorf("precision must not be negative")
+		if n < 0 || n > maxDecimalPrecision {
+			return nil, fmt.Errorf("precision must be between 0 and %d", maxDecimalPrecision)
 		}
 		if q, isQ := v.data.(Quantity); isQ {
 			return Collection{QuantityValue(Quantity{Value: q.Value.Round(int32(n)), Unit: q.Unit})}, nil

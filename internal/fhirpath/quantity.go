@@ -162,6 +162,9 @@ func canonicalUnit(u string) (unitDef, error) {
 	if err == nil && p.i != len(p.s) {
 		err = fmt.Errorf("unexpected %q in unit %q", p.s[p.i:], u)
 	}
+	if err == nil && d.factor.Sign() == 0 {
+		err = fmt.Errorf("unit %q has a zero factor", u)
+	}
 	return d, err
 }
 
@@ -245,6 +248,9 @@ func (p *unitParser) term() (unitDef, error) {
 			if e < 0 {
 				n.Inv(n)
 			}
+		}
+		if n.Sign() == 0 {
+			return unitDef{}, fmt.Errorf("zero factor in unit %q", p.s)
 		}
 		base = unitDef{factor: n}
 		p.skipAnnotation()

@@ -97,9 +97,15 @@ func TestCompileWhere(t *testing.T) {
 			want: []store.Clause{or(store.Predicate{Param: "probability", Kind: store.KindNumber, Op: store.OpGt, Number: 0.5, NumLow: 0.45, NumHigh: 0.55})}},
 		{name: "number exponent", typ: "RiskAssessment", query: "probability=1e-1",
 			want: []store.Clause{or(store.Predicate{Param: "probability", Kind: store.KindNumber, Number: 0.1, NumLow: 0.05, NumHigh: 0.15})}},
-		{name: "quantity system and code", typ: "Observation", query: "value-quantity=5.4|http://unitsofmeasure.org|mg",
+		{name: "quantity system and canonical code", typ: "Observation", query: "value-quantity=5.4|http://unitsofmeasure.org|mm[Hg]",
 			want: []store.Clause{or(store.Predicate{Param: "value-quantity", Kind: store.KindQuantity, Number: 5.4, NumLow: 5.35, NumHigh: 5.45,
-				System: "http://unitsofmeasure.org", Code: "mg"})}},
+				System: "http://unitsofmeasure.org", Code: "mm[Hg]"})}},
+		{name: "quantity in UCUM converted to the canonical unit", typ: "Observation", query: "value-quantity=5.4|http://unitsofmeasure.org|mg",
+			want: []store.Clause{or(store.Predicate{Param: "value-quantity", Kind: store.KindQuantity, Number: 0.0054, NumLow: 0.00535, NumHigh: 0.00545,
+				System: "http://unitsofmeasure.org", Code: "g"})}},
+		{name: "quantity in degrees Fahrenheit", typ: "Observation", query: "value-quantity=gt212|http://unitsofmeasure.org|[degF]",
+			want: []store.Clause{or(store.Predicate{Param: "value-quantity", Kind: store.KindQuantity, Op: store.OpGt, Number: 100, NumLow: 99.72222222222223, NumHigh: 100.27777777777777,
+				System: "http://unitsofmeasure.org", Code: "Cel"})}},
 		{name: "quantity code only", typ: "Observation", query: "value-quantity=le5.4||mg",
 			want: []store.Clause{or(store.Predicate{Param: "value-quantity", Kind: store.KindQuantity, Op: store.OpLe, Number: 5.4, NumLow: 5.35, NumHigh: 5.45, Code: "mg"})}},
 		{name: "quantity number only", typ: "Observation", query: "value-quantity=ap100",
@@ -222,7 +228,7 @@ func TestCompileWhere(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Compile(%q): %v (issues %v)", tc.query, err, errs.IssuesOf(err))
 			}
-			if diff := cmp.Diff(tc.want, got.Query.Where, cmpopts.EquateEmpty()); diff != "" {
+			if diff := cmp.Diff(tc.want, got.Query.Where, cmpopts.EquateEmpty(), cmpopts.EquateApprox(1e-12, 0)); diff != "" {
 				t.Errorf("Compile(%q) Where (-want +got):\n%s", tc.query, diff)
 			}
 		})

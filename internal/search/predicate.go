@@ -70,6 +70,7 @@ func orderedPredicate(p *store.Predicate, v string) error {
 		}
 		if len(parts) == 3 {
 			p.System, p.Code = unescape(parts[1]), unescape(parts[2])
+			canonicalQuantity(p)
 		}
 	}
 	return nil

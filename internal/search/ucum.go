@@ -24,23 +24,48 @@ var ucumFactors = map[string]struct {
 	"mm[Hg]": {"mm[Hg]", 1}, "kg/m2": {"kg/m2", 1}, "%": {"%", 1},
 }
 
-// canonicalize sets the canonical UCUM form of a quantity when its unit is
-// in the table.
+// toCanonical converts a value in UCUM unit code to the table's canonical
+// unit; ok is false for a unit not in the table.
+func toCanonical(code string, v float64) (canon string, out float64, ok bool) {
+	f, ok := ucumFactors[code]
+	if !ok {
+		return "", 0, false
+	}
+	switch code {
+	case "K":
+		return f.canon, v - 273.15, true
+	case "[degF]":
+		return f.canon, (v - 32) * 5 / 9, true
+	}
+	return f.canon, v * f.factor, true
+}
+
+// canonicalize sets the canonical UCUM form of a stored quantity when its
+// unit is in the table.
 func canonicalize(q *store.Quantity, value float64) {
 	if q.System != ucumSystem {
 		return
 	}
-	f, ok := ucumFactors[q.Code]
-	if !ok {
+	if canon, v, ok := toCanonical(q.Code, value); ok {
+		q.CanonicalCode, q.CanonicalValue = canon, v
+	}
+}
+
+// canonicalQuantity rewrites a quantity search value given in a UCUM unit
+// of the table into the table's canonical unit, so that it matches stored
+// quantities written in any unit of the same dimension through their
+// canonical form (https://hl7.org/fhir/R4/search.html#quantity: "the
+// server may choose to convert"). Only an explicit UCUM system is
+// converted: a bare code may also be matched against unit texts.
+func canonicalQuantity(p *store.Predicate) {
+	if p.System != ucumSystem {
 		return
 	}
-	q.CanonicalCode = f.canon
-	switch q.Code {
-	case "K":
-		q.CanonicalValue = value - 273.15
-	case "[degF]":
-		q.CanonicalValue = (value - 32) * 5 / 9
-	default:
-		q.CanonicalValue = value * f.factor
+	canon, num, ok := toCanonical(p.Code, p.Number)
+	if !ok || canon == p.Code {
+		return
 	}
+	_, lo, _ := toCanonical(p.Code, p.NumLow)
+	_, hi, _ := toCanonical(p.Code, p.NumHigh)
+	p.Code, p.Number, p.NumLow, p.NumHigh = canon, num, lo, hi
 }

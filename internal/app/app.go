@@ -1,0 +1,136 @@
+// Package app assembles OpenChart from its parts: the embedded definitions,
+// the validator, the search indexer and compiler, a store (embedded or
+// PostgreSQL), the Repository and the FHIR API. Commands (serve, import)
+// and end-to-end tests build the same stack through Open, so what is tested
+// is what runs.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"github.com/openchart/openchart/internal/fhir/defs"
+	"github.com/openchart/openchart/internal/fhir/validate"
+	"github.com/openchart/openchart/internal/fhirapi"
+	"github.com/openchart/openchart/internal/metrics"
+	"github.com/openchart/openchart/internal/repo"
+	"github.com/openchart/openchart/internal/search"
+	"github.com/openchart/openchart/internal/store"
+	"github.com/openchart/openchart/internal/store/postgres"
+	"github.com/openchart/openchart/internal/store/sqlite"
+)
+
+// Version is the software version reported by the server.
+var Version = "0.1.0-dev"
+
+// Config selects the store and the instruments.
+type Config struct {
+	// DataDir is the embedded store's directory (used when DB is empty).
+	DataDir string
+	// DB is a PostgreSQL URL; when set, PostgreSQL is the store.
+	DB      string
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics // optional: store timings are observed when set
+}
+
+// App is an assembled OpenChart.
+type App struct {
+	Defs    *defs.Definitions
+	Store   store.Store
+	Repo    *repo.Repo
+	API     *fhirapi.API
+	Indexer *search.Indexer
+}
+
+// Open builds the stack. Close releases the store.
+func Open(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	d := defs.Default()
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a, err := assemble(d, st, cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func openStore(ctx context.Context, cfg Config) (store.Store, error) {
+	var st store.Store
+	var err error
+	switch {
+	case cfg.DB != "":
+		if !strings.HasPrefix(cfg.DB, "postgres://") && !strings.HasPrefix(cfg.DB, "postgresql://") {
+			return nil, errors.New("the database URL must start with postgres:// or postgresql://")
+		}
+		st, err = postgres.Open(ctx, cfg.DB, postgres.Options{})
+	case cfg.DataDir != "":
+		st, err = sqlite.Open(ctx, cfg.DataDir, sqlite.Options{})
+	default:
+		return nil, errors.New("no store: give a data directory or a database URL")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening the store: %w", err)
+	}
+	if cfg.Metrics != nil {
+		st = cfg.Metrics.Store(st)
+	}
+	return st, nil
+}
+
+func assemble(d *defs.Definitions, st store.Store, cfg Config) (*App, error) {
+	ix, err := search.NewIndexer(d)
+	if err != nil {
+		return nil, fmt.Errorf("compiling search parameters: %w", err)
+	}
+	comp := search.NewCompiler(d)
+	val := validate.New(d, validate.Options{})
+	r, err := repo.New(repo.Config{
+		Store:        st,
+		Validator:    val,
+		Indexer:      ix,
+		Criteria:     criteria{comp},
+		ResourceType: d.IsResource,
+	})
+	if err != nil {
+		return nil, err
+	}
+	api, err := fhirapi.New(fhirapi.Config{
+		Repo:      r,
+		Defs:      d,
+		Compiler:  fhirapi.NewSearchAdapter(comp),
+		Validator: val,
+		Indexer:   ix,
+		Logger:    cfg.Logger,
+		Software:  "OpenChart",
+		Version:   Version,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &App{Defs: d, Store: st, Repo: r, API: api, Indexer: ix}, nil
+}
+
+// Close releases the store.
+func (a *App) Close() error { return a.Store.Close() }
+
+// criteria adapts the search compiler to the Repository's conditional
+// operations: strict, so that a misspelt parameter never widens a match.
+type criteria struct{ c *search.Compiler }
+
+func (c criteria) Criteria(typ string, params url.Values) (*store.Query, error) {
+	compiled, err := c.c.Compile(typ, params, true)
+	if err != nil {
+		return nil, err
+	}
+	return compiled.Query, nil
+}

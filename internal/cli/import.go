@@ -67,6 +67,9 @@ func printSummary(w io.Writer, s *importer.Summary) {
 	for _, t := range types {
 		fmt.Fprintf(w, "  %-28s %d\n", t, s.Types[t])
 	}
+	for _, p := range s.Skipped {
+		fmt.Fprintf(w, "skipped %s: the file is empty\n", p)
+	}
 	for _, f := range s.Files {
 		if f.Failed == 0 {
 			continue

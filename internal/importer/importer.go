@@ -74,6 +74,7 @@ type FileResult struct {
 // Summary is the outcome of a whole import.
 type Summary struct {
 	Files     []FileResult
+	Skipped   []string // empty files, which hold nothing to load
 	Resources int
 	Failed    int
 	Types     map[string]int
@@ -89,7 +90,7 @@ const maxErrorsPerFile = 5
 // an error only when the import could not run at all; per-file failures are
 // in the Summary.
 func (im *Importer) Run(ctx context.Context, paths []string) (*Summary, error) {
-	files, total, err := collect(paths)
+	files, skipped, total, err := collect(paths)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +141,7 @@ func (im *Importer) Run(ctx context.Context, paths []string) (*Summary, error) {
 		pending = retry
 	}
 	prog.finish()
-	sum := &Summary{Files: results, Types: map[string]int{}, Elapsed: time.Since(start)}
+	sum := &Summary{Files: results, Skipped: skipped, Types: map[string]int{}, Elapsed: time.Since(start)}
 	for _, r := range results {
 		sum.Resources += r.Resources
 		sum.Failed += r.Failed
@@ -156,12 +157,15 @@ type file struct {
 	size int64
 }
 
-// collect expands paths into the importable files, sorted by path.
-func collect(paths []string) ([]file, int64, error) {
-	var files []file
-	var total int64
+// collect expands paths into the importable files, sorted by path, and
+// the empty ones it skips.
+func collect(paths []string) (files []file, skipped []string, total int64, err error) {
 	add := func(p string, info fs.FileInfo) {
-		if importable(p) {
+		switch {
+		case !importable(p):
+		case info.Size() == 0:
+			skipped = append(skipped, p)
+		default:
 			files = append(files, file{p, info.Size()})
 			total += info.Size()
 		}
@@ -169,11 +173,11 @@ func collect(paths []string) ([]file, int64, error) {
 	for _, p := range paths {
 		info, err := os.Stat(p)
 		if err != nil {
-			return nil, 0, fmt.Errorf("import: %w", err)
+			return nil, nil, 0, fmt.Errorf("import: %w", err)
 		}
 		if !info.IsDir() {
 			if !importable(p) {
-				return nil, 0, fmt.Errorf("import: %s: not a .json, .json.gz, .ndjson or .ndjson.gz file", p)
+				return nil, nil, 0, fmt.Errorf("import: %s: not a .json, .json.gz, .ndjson or .ndjson.gz file", p)
 			}
 			add(p, info)
 			continue
@@ -193,12 +197,12 @@ func collect(paths []string) ([]file, int64, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, 0, fmt.Errorf("import: %w", err)
+			return nil, nil, 0, fmt.Errorf("import: %w", err)
 		}
 	}
 	slices.SortFunc(files, func(a, b file) int { return strings.Compare(a.path, b.path) })
 	files = slices.CompactFunc(files, func(a, b file) bool { return a.path == b.path })
-	return files, total, nil
+	return files, skipped, total, nil
 }
 
 func importable(p string) bool {

@@ -52,6 +52,7 @@ func rng(name string) *rand.Rand {
 func transaction(id string, resources []map[string]any) map[string]any {
 	entries := make([]any, 0, len(resources))
 	for _, r := range resources {
+		narrate(r)
 		url := fhir.TypeOf(r) + "/" + fhir.IDOf(r)
 		entries = append(entries, map[string]any{
 			"fullUrl":  "urn:uuid:" + nameUUID(url),

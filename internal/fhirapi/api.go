@@ -64,8 +64,8 @@ type PathPatcher interface {
 }
 
 // Config holds the API's dependencies. Repo, Defs, Compiler and Validator
-// are required; Indexer (for _include) and Patcher (FHIRPath Patch) are
-// optional: without them those features answer 501.
+// are required; Indexer (for _include) is optional (without it _include is
+// reported as unsupported); Patcher defaults to NewFHIRPathPatcher.
 type Config struct {
 	Repo      *repo.Repo
 	Defs      *defs.Definitions
@@ -120,6 +120,9 @@ func New(c Config) (*API, error) {
 		now: time.Now}
 	if a.log == nil {
 		a.log = slog.Default()
+	}
+	if a.patcher == nil {
+		a.patcher = NewFHIRPathPatcher(c.Defs)
 	}
 	a.types = map[string]bool{}
 	for _, t := range c.Defs.ResourceTypes() {

@@ -310,44 +310,87 @@ func TestIndexUnknownType(t *testing.T) {
 	}
 }
 
-// TestIndexAllExamples indexes every example resource of the specification:
-// no error, and every row well formed.
+// TestIndexAllExamples indexes every example resource of the specification
+// and of US Core: no error, and every row well formed.
 func TestIndexAllExamples(t *testing.T) {
-	dir := dataPath(t, "fhir-r4/examples")
-	names, err := globJSON(dir)
+	for _, tc := range []struct {
+		dir string
+		min int
+	}{
+		{"fhir-r4/examples", 500},
+		{"us-core/6.1.0/package/example", 100},
+	} {
+		t.Run(tc.dir, func(t *testing.T) {
+			dir := dataPath(t, tc.dir)
+			names, err := globJSON(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ix := testIndexer(t)
+			n := 0
+			for _, name := range names {
+				res := readResource(t, tc.dir+"/"+name)
+				if fhir.TypeOf(res) == "Bundle" || defs.Default().Type(fhir.TypeOf(res)) == nil {
+					continue
+				}
+				got, err := ix.Index(res)
+				if err != nil {
+					t.Errorf("%s: %v", name, err)
+					continue
+				}
+				n++
+				checkRows(t, name, got)
+			}
+			if n < tc.min {
+				t.Errorf("indexed only %d examples", n)
+			}
+		})
+	}
+}
+
+// checkRows checks the invariants of index rows.
+func checkRows(t *testing.T, name string, got store.Index) {
+	t.Helper()
+	for _, d := range got.Dates {
+		if d.High.Before(d.Low) {
+			t.Errorf("%s: date row %s has High before Low", name, d.Param)
+		}
+	}
+	for _, q := range got.Quantities {
+		if !(q.Low <= q.High) || math.IsNaN(q.Low) {
+			t.Errorf("%s: quantity row %s has interval [%v, %v)", name, q.Param, q.Low, q.High)
+		}
+	}
+	for _, r := range got.References {
+		if r.TargetID == "" && r.URL == "" {
+			t.Errorf("%s: empty reference row %s", name, r.Param)
+		}
+	}
+	for _, s := range got.Strings {
+		if s.Norm == "" || s.Norm != NormalizeString(s.Exact) {
+			t.Errorf("%s: string row %s has Norm %q for %q", name, s.Param, s.Norm, s.Exact)
+		}
+	}
+	for _, c := range got.Compartments {
+		if c.ID == "" {
+			t.Errorf("%s: compartment %s without id", name, c.Type)
+		}
+	}
+}
+
+func TestIndexUSCorePatient(t *testing.T) {
+	res := readResource(t, "us-core/6.1.0/package/example/Patient-example.json")
+	got, err := testIndexer(t).Index(res)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix := testIndexer(t)
-	n := 0
-	for _, name := range names {
-		res := readResource(t, "fhir-r4/examples/"+name)
-		if fhir.TypeOf(res) == "Bundle" || defs.Default().Type(fhir.TypeOf(res)) == nil {
-			continue
-		}
-		got, err := ix.Index(res)
-		if err != nil {
-			t.Errorf("%s: %v", name, err)
-			continue
-		}
-		n++
-		for _, d := range got.Dates {
-			if d.High.Before(d.Low) {
-				t.Errorf("%s: date row %s has High before Low", name, d.Param)
-			}
-		}
-		for _, q := range got.Quantities {
-			if !(q.Low <= q.High) || math.IsNaN(q.Low) {
-				t.Errorf("%s: quantity row %s has interval [%v, %v)", name, q.Param, q.Low, q.High)
-			}
-		}
-		for _, r := range got.References {
-			if r.TargetID == "" && r.URL == "" {
-				t.Errorf("%s: empty reference row %s", name, r.Param)
-			}
-		}
+	got = only(got, "race", "ethnicity")
+	want := []store.Token{
+		{Param: "ethnicity", Code: "2135-2"}, {Param: "ethnicity", Code: "2184-0"}, {Param: "ethnicity", Code: "2148-5"},
+		{Param: "race", Code: "2106-3"}, {Param: "race", Code: "1002-5"}, {Param: "race", Code: "2028-9"},
+		{Param: "race", Code: "1586-7"}, {Param: "race", Code: "2036-2"},
 	}
-	if n < 500 {
-		t.Errorf("indexed only %d examples", n)
+	if diff := cmp.Diff(want, got.Tokens, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("race and ethnicity tokens (-want +got):\n%s", diff)
 	}
 }

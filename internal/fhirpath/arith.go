@@ -43,9 +43,9 @@ func arith(op string, x, y Value) (Value, bool, error) {
 		return dateArith(op, x.data.(DateTime), y.data.(Quantity))
 	case x.kind == KindQuantity && y.kind == KindQuantity:
 		return quantityArith(op, x.data.(Quantity), y.data.(Quantity))
-	case x.kind == KindQuantity && isNumber(y.kind) && (op == "*" || op == "/"):
+	case x.kind == KindQuantity && isNumber(y.kind):
 		return quantityArith(op, x.data.(Quantity), Quantity{Value: toDecimal(y), Unit: "1"})
-	case isNumber(x.kind) && y.kind == KindQuantity && (op == "*" || op == "/"):
+	case isNumber(x.kind) && y.kind == KindQuantity:
 		return quantityArith(op, Quantity{Value: toDecimal(x), Unit: "1"}, y.data.(Quantity))
 	}
 	return Value{}, false, fmt.Errorf("cannot apply %s to %s and %s", op, x.Type(), y.Type())
@@ -155,15 +155,27 @@ func dateArith(op string, d DateTime, q Quantity) (Value, bool, error) {
 func quantityArith(op string, a, b Quantity) (Value, bool, error) {
 	switch op {
 	case "+", "-":
-		bv, ok := convertQuantity(b, a.Unit)
-		if !ok {
+		if a.Unit != b.Unit && (isCalendarYM(a.Unit) || isCalendarYM(b.Unit)) && isCalendar(a.Unit) != isCalendar(b.Unit) {
+			// calendar years/months and UCUM 'a'/'mo' have no exact ratio to other time units
 			return Value{}, false, nil
 		}
-		v := a.Value.Add(bv)
-		if op == "-" {
-			v = a.Value.Sub(bv)
+		// the sum is expressed in the finer of the two units: 7 days + 12 hours = 180 hours
+		unit := a.Unit
+		if fa, err1 := canonicalUnit(a.Unit); err1 == nil {
+			if fb, err2 := canonicalUnit(b.Unit); err2 == nil && fb.factor.Cmp(fa.factor) < 0 {
+				unit = b.Unit
+			}
 		}
-		return QuantityValue(Quantity{Value: v, Unit: a.Unit}), true, nil
+		av, ok1 := convertQuantity(a, unit)
+		bv, ok2 := convertQuantity(b, unit)
+		if !ok1 || !ok2 {
+			return Value{}, false, nil
+		}
+		v := av.Add(bv)
+		if op == "-" {
+			v = av.Sub(bv)
+		}
+		return QuantityValue(Quantity{Value: v, Unit: unit}), true, nil
 	case "*":
 		return QuantityValue(Quantity{Value: a.Value.Mul(b.Value), Unit: mulUnits(a.Unit, b.Unit)}), true, nil
 	case "/":
@@ -174,6 +186,11 @@ func quantityArith(op string, a, b Quantity) (Value, bool, error) {
 		return QuantityValue(Quantity{Value: q, Unit: divUnits(a.Unit, b.Unit)}), true, nil
 	}
 	return Value{}, false, fmt.Errorf("cannot apply %s to quantities", op)
+}
+
+func isCalendar(u string) bool {
+	_, ok := calendarUCUM[u]
+	return ok
 }
 
 // floatResult converts a float math result back to a Decimal; NaN/Inf are empty.

@@ -35,8 +35,15 @@ func init() {
 			return nil, err
 		}
 		o, ok, err := call.singleArg(c, e, 0)
-		if err != nil || !ok || v.kind != KindQuantity || o.kind != KindQuantity {
+		if err != nil || !ok {
 			return nil, err
+		}
+		v, o, _ = coerce(v, o)
+		if isNumber(v.kind) && isNumber(o.kind) {
+			return boolResult(true)
+		}
+		if v.kind != KindQuantity || o.kind != KindQuantity {
+			return nil, nil
 		}
 		_, cmp := compareQuantities(v.data.(Quantity), o.data.(Quantity))
 		return boolResult(cmp)

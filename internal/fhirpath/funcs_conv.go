@@ -198,7 +198,7 @@ func toTimeConv(v Value) (Value, bool) {
 	case KindTime:
 		return v, true
 	case KindString:
-		if d, err := ParseTime(v.data.(string)); err == nil {
+		if d, err := ParseTime(strings.TrimPrefix(v.data.(string), "T")); err == nil {
 			return DateTimeValue(d), true
 		}
 	}

@@ -406,7 +406,7 @@ func concatOp(c *ctx, a, b Collection) (Collection, error) {
 		if len(col) > 1 {
 			return nil, fmt.Errorf("& needs single items, found %d", len(col))
 		}
-		if len(col) == 1 {
+		if len(col) == 1 && !hasNoValue(col[0]) {
 			s, _ := col[0].system()
 			if s.kind != KindString {
 				return nil, fmt.Errorf("& needs strings, found %s", s.Type())

@@ -145,6 +145,10 @@ func dateArith(op string, d DateTime, q Quantity) (Value, bool, error) {
 	} else {
 		n, _ = v.Int64()
 	}
+	n, unit = toDatePrecision(d, n, unit)
+	if unit == "millisecond" && d.Precision == PrecSecond && n%1000 != 0 {
+		d.Precision = PrecMillisecond
+	}
 	r, err := d.addDuration(n, unit)
 	if err != nil {
 		return Value{}, false, err
@@ -186,6 +190,35 @@ func quantityArith(op string, a, b Quantity) (Value, bool, error) {
 		return QuantityValue(Quantity{Value: q, Unit: divUnits(a.Unit, b.Unit)}), true, nil
 	}
 	return Value{}, false, fmt.Errorf("cannot apply %s to quantities", op)
+}
+
+// durationMillis gives the length of the fixed calendar units; year and month
+// use 365 and 30 days for the conversion of FHIRPath §6.6.1 ("the duration is
+// converted to the precision of the date, truncating").
+var durationMillis = map[string]int64{
+	"year": 365 * 86400000, "month": 30 * 86400000, "week": 7 * 86400000, "day": 86400000,
+	"hour": 3600000, "minute": 60000, "second": 1000, "millisecond": 1,
+}
+
+var precisionUnit = [...]string{PrecYear: "year", PrecMonth: "month", PrecDay: "day", PrecHour: "hour",
+	PrecMinute: "minute", PrecSecond: "second", PrecMillisecond: "millisecond"}
+
+// toDatePrecision re-expresses n units at the precision of d when the unit is
+// finer than what d records (@2016 + 365 days = @2017).
+func toDatePrecision(d DateTime, n int64, unit string) (int64, string) {
+	p := d.Precision
+	if d.Kind == KindTime || p >= PrecSecond {
+		return n, unit
+	}
+	pu := precisionUnit[p]
+	um, pm := durationMillis[unit], durationMillis[pu]
+	if um >= pm || um == 0 {
+		return n, unit
+	}
+	if unit == "month" && pu == "year" {
+		return n / 12, pu
+	}
+	return n * um / pm, pu
 }
 
 func isCalendar(u string) bool {

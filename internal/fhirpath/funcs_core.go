@@ -272,6 +272,28 @@ func init() {
 		return nil, nil
 	})
 
+	// sum, min, max, avg (FHIRPath 2.0 aggregates)
+	register("sum", 0, 0, func(c *ctx, e *env, in Collection, call *callNode) (Collection, error) {
+		v, n, err := total(in)
+		if err != nil || n == 0 {
+			return nil, err
+		}
+		return Collection{v}, nil
+	})
+	register("min", 0, 0, func(c *ctx, e *env, in Collection, call *callNode) (Collection, error) { return extremum(in, -1) })
+	register("max", 0, 0, func(c *ctx, e *env, in Collection, call *callNode) (Collection, error) { return extremum(in, 1) })
+	register("avg", 0, 0, func(c *ctx, e *env, in Collection, call *callNode) (Collection, error) {
+		v, n, err := total(in)
+		if err != nil || n == 0 {
+			return nil, err
+		}
+		r, ok, err := arith("/", v, Integer(int64(n)))
+		if err != nil || !ok {
+			return nil, err
+		}
+		return Collection{r}, nil
+	})
+
 	// §7 aggregate
 	register("aggregate", 1, 2, func(c *ctx, e *env, in Collection, call *callNode) (Collection, error) {
 		var total Collection
@@ -302,6 +324,65 @@ func init() {
 // maxRepeat bounds repeat(): an expression such as repeat($this + 1) never
 // runs out of new items.
 const maxRepeat = 10000
+
+// extremum returns the smallest (sign -1) or largest (sign 1) item.
+func extremum(in Collection, sign int) (Collection, error) {
+	var best Value
+	found := false
+	for _, v := range in {
+		if hasNoValue(v) {
+			continue
+		}
+		s, ok := v.system()
+		if !ok {
+			return nil, fmt.Errorf("cannot compare %s", v.Type())
+		}
+		if !found {
+			best, found = s, true
+			continue
+		}
+		c, ok, err := compareValues(s, best)
+		if err != nil {
+			return nil, err
+		}
+		if ok && c*sign > 0 {
+			best = s
+		}
+	}
+	if !found {
+		return nil, nil
+	}
+	return Collection{best}, nil
+}
+
+// total adds the items (numbers or quantities); n counts them.
+func total(in Collection) (Value, int, error) {
+	var acc Value
+	n := 0
+	for _, v := range in {
+		if hasNoValue(v) {
+			continue
+		}
+		s, _ := v.system()
+		if n == 0 {
+			if !isNumber(s.kind) && s.kind != KindQuantity {
+				return Value{}, 0, fmt.Errorf("cannot add %s", v.Type())
+			}
+			acc, n = s, 1
+			continue
+		}
+		r, ok, err := arith("+", acc, s)
+		if err != nil {
+			return Value{}, 0, err
+		}
+		if !ok {
+			return Value{}, 0, fmt.Errorf("cannot add %s to %s", s.Type(), acc.Type())
+		}
+		acc = r
+		n++
+	}
+	return acc, n, nil
+}
 
 func subset(a, b Collection) bool {
 	for _, v := range a {

@@ -95,9 +95,9 @@ func init() {
 		}
 		v := in[0]
 		if v.kind != KindNode {
-			return boolResult(v.kind != KindTypeInfo)
+			return boolResult(v.kind != KindTypeInfo && v.kind != KindQuantity)
 		}
-		return boolResult(v.isPrimitiveNode() && v.data != nil)
+		return boolResult(v.isPrimitiveNode() && v.data != nil && v.typ != "xhtml")
 	})
 	register("getValue", 0, 0, func(c *ctx, e *env, in Collection, call *callNode) (Collection, error) {
 		if len(in) != 1 || !in[0].isPrimitiveNode() || in[0].data == nil {

@@ -30,10 +30,10 @@ const conformanceMinRate = 0.99
 
 type confCase struct {
 	group, desc, expr, inputFile, model string
-	result                           []any
-	hasResult, wantError, disabled   bool
-	variables                        map[string]any
-	subject                          any
+	result                              []any
+	hasResult, wantError, disabled      bool
+	variables                           map[string]any
+	subject                             any
 }
 
 func suiteDir(t *testing.T) string {

@@ -24,12 +24,12 @@ const (
 // DateTime is a FHIRPath Date, DateTime or Time with its precision and
 // optional timezone offset. Fields below the precision are zero.
 type DateTime struct {
-	Kind                            Kind // KindDate, KindDateTime or KindTime
-	Year, Month, Day                int
+	Kind                              Kind // KindDate, KindDateTime or KindTime
+	Year, Month, Day                  int
 	Hour, Minute, Second, Millisecond int
-	Precision                       Precision
-	HasTZ                           bool
-	TZOffset                        int // minutes east of UTC
+	Precision                         Precision
+	HasTZ                             bool
+	TZOffset                          int // minutes east of UTC
 }
 
 // ParseDate parses a FHIR/FHIRPath date ("2020", "2020-01", "2020-01-31").

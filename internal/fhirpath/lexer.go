@@ -10,17 +10,17 @@ import (
 type tokKind uint8
 
 const (
-	tEOF tokKind = iota
-	tIdent           // identifier or keyword
-	tDelimIdent      // `identifier`
-	tString          // 'text' (value unescaped)
-	tNumber          // 12 or 1.5
-	tLong            // 12L
-	tDateTime        // @2020-01-01T10:00 (text without @)
-	tTime            // @T10:00 (text without @T)
-	tExtConst        // %name, %`name`, %'name' (text without %)
-	tSpecial         // $this $index $total
-	tOp              // punctuation and operators
+	tEOF        tokKind = iota
+	tIdent              // identifier or keyword
+	tDelimIdent         // `identifier`
+	tString             // 'text' (value unescaped)
+	tNumber             // 12 or 1.5
+	tLong               // 12L
+	tDateTime           // @2020-01-01T10:00 (text without @)
+	tTime               // @T10:00 (text without @T)
+	tExtConst           // %name, %`name`, %'name' (text without %)
+	tSpecial            // $this $index $total
+	tOp                 // punctuation and operators
 )
 
 type token struct {

@@ -44,7 +44,25 @@ func (c *Compiler) clause(types []string, key, value string) (store.Clause, []st
 		}
 		cl.Or = append(cl.Or, p)
 	}
+	if mod == "not" && len(cl.Or) > 1 {
+		cl = notAny(cl)
+	}
 	return cl, have, nil
+}
+
+// notAny turns token:not=a,b into "matches none of a, b" (a negated :in
+// over the listed codes), which is what a client means: an OR of the
+// negations would match nearly everything.
+func notAny(cl store.Clause) store.Clause {
+	p := store.Predicate{Param: cl.Or[0].Param, Kind: store.KindToken, Op: store.OpIn, Negate: true}
+	for _, o := range cl.Or {
+		sys := o.System
+		if o.AnySystem {
+			sys = ""
+		}
+		p.Codes = append(p.Codes, store.Token{System: sys, Code: o.Code})
+	}
+	return store.Clause{Or: []store.Predicate{p}}
 }
 
 // specialClause compiles _id and _lastUpdated, which stores match on the

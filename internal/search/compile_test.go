@@ -47,6 +47,9 @@ func TestCompileWhere(t *testing.T) {
 			want: []store.Clause{or(tok("code", false, "http://loinc.org", ""))}},
 		{name: "token :not", typ: "Patient", query: "gender:not=male",
 			want: []store.Clause{or(store.Predicate{Param: "gender", Kind: store.KindToken, Op: store.OpNot, AnySystem: true, Code: "male"})}},
+		{name: "token :not with several values matches none of them", typ: "Patient", query: "gender:not=male,http://hl7.org/fhir/administrative-gender|female",
+			want: []store.Clause{or(store.Predicate{Param: "gender", Kind: store.KindToken, Op: store.OpIn, Negate: true, Codes: []store.Token{
+				{Code: "male"}, {System: "http://hl7.org/fhir/administrative-gender", Code: "female"}}})}},
 		{name: "token :text normalized", typ: "Observation", query: "code:text=Body  Wéight",
 			want: []store.Clause{or(store.Predicate{Param: "code", Kind: store.KindToken, Op: store.OpText, Norm: "body weight"})}},
 		{name: "token :of-type", typ: "Patient", query: "identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|12345",
@@ -359,6 +362,8 @@ func TestCompileResultParams(t *testing.T) {
 				},
 				RevInclude: []Include{{Source: "Provenance", Param: "target"}},
 			}, count: 50},
+		{name: "_count=0 gives the total", typ: "Patient", query: "_count=0",
+			want: ResultParams{Total: store.TotalAccurate}, total: store.TotalAccurate},
 		{name: "transport parameters and _contained=false accepted", typ: "Patient", query: "_format=json&_pretty=true&_contained=false",
 			want: ResultParams{Count: 50}, count: 50},
 	}

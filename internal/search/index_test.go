@@ -394,3 +394,32 @@ func TestIndexUSCorePatient(t *testing.T) {
 		t.Errorf("race and ethnicity tokens (-want +got):\n%s", diff)
 	}
 }
+
+// TestIndexBundles indexes the entries of the Inferno US Core patient
+// Bundles and checks the rows.
+func TestIndexBundles(t *testing.T) {
+	for _, name := range []string{"inferno/uscore_bundle_patient_85.json", "inferno/uscore_bundle_patient_355.json"} {
+		t.Run(name, func(t *testing.T) {
+			bundle := readResource(t, name)
+			entries, _ := bundle["entry"].([]any)
+			n := 0
+			for _, e := range entries {
+				em, _ := e.(map[string]any)
+				res, ok := em["resource"].(map[string]any)
+				if !ok {
+					continue
+				}
+				got, err := testIndexer(t).Index(res)
+				if err != nil {
+					t.Errorf("%s/%s: %v", fhir.TypeOf(res), fhir.IDOf(res), err)
+					continue
+				}
+				checkRows(t, fhir.TypeOf(res)+"/"+fhir.IDOf(res), got)
+				n++
+			}
+			if n == 0 {
+				t.Error("no entries indexed")
+			}
+		})
+	}
+}

@@ -196,5 +196,9 @@ func (cp *compilation) finishResults() {
 		rp.Count = 0
 		rp.Total = store.TotalAccurate
 	}
+	if rp.Count == 0 && rp.Total == store.TotalNone {
+		// _count=0 asks for no entries; the total is all there is to return.
+		rp.Total = store.TotalAccurate
+	}
 	q.Sort, q.Count, q.Offset, q.Total = rp.Sort, rp.Count, rp.Offset, rp.Total
 }

@@ -418,4 +418,3 @@ func (n *callNode) each(c *ctx, e *env, in Collection, i int, f func(idx int, it
 	}
 	return nil
 }
-

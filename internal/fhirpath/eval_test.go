@@ -193,3 +193,32 @@ func TestErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentEvaluate shares one compiled expression between goroutines,
+// as search indexing does; run with -race.
+func TestConcurrentEvaluate(t *testing.T) {
+	pat := decodeJSON(t, testPatient)
+	e := MustCompile("Patient.name.where(given.first().matches('^P')).family | Patient.birthDate.toString()")
+	opts := &Options{Model: defs.Default()}
+	done := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 200; i++ {
+				r, err := e.Evaluate(pat, opts)
+				if err == nil && len(r) != 2 {
+					err = errors.New("wrong result count")
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

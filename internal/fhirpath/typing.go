@@ -70,9 +70,6 @@ func (c *ctx) isSubtype(typ, base string) bool {
 			return true
 		}
 	}
-	if base == "Resource" || base == "DomainResource" {
-		return typ != "" && typ[0] >= 'A' && typ[0] <= 'Z' && typ != "Bundle" || typ == "Bundle" && base == "Resource"
-	}
 	return false
 }
 
@@ -96,6 +93,12 @@ func (c *ctx) nodeIs(v Value, ns, name string) bool {
 		return false
 	}
 	t := nodeType(v)
+	if c.model == nil && (name == "Resource" || name == "DomainResource") {
+		// model-free: anything with a resourceType is a resource
+		m, _ := v.data.(map[string]any)
+		_, isRes := m["resourceType"]
+		return isRes && (name == "Resource" || t != "Bundle" && t != "Binary" && t != "Parameters")
+	}
 	return t != "" && c.isSubtype(t, name)
 }
 

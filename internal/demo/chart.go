@@ -171,6 +171,7 @@ func (c *chart) fluShots(vs []visit) []visit {
 		first = max(first, v.ago)
 	}
 	startYear, endYear := c.day0.AddDate(0, 0, -first).Year(), c.day0.Year()
+	vaccinated := false
 	for y := startYear; y <= endYear; y++ {
 		from := time.Date(y, time.September, 15, 0, 0, 0, 0, c.day0.Location())
 		to := time.Date(y, time.December, 15, 0, 0, 0, 0, c.day0.Location())
@@ -189,20 +190,26 @@ func (c *chart) fluShots(vs []visit) []visit {
 		if ageThen >= years(65) {
 			vac += "-hd"
 		}
-		done := false
+		given := -1
 		for i := range vs {
 			if vs[i].ago <= fromAgo && vs[i].ago >= toAgo && vs[i].kind != "vaccine" {
 				vs[i].vaccines = append(slices.Clip(vs[i].vaccines), vac)
-				done = true
+				given = vs[i].ago
 				break
 			}
 		}
-		if !done {
-			ago := fromAgo - 16 - c.rng.IntN(20)
-			if ago >= 1 {
+		if given < 0 {
+			if ago := fromAgo - 16 - c.rng.IntN(20); ago >= 1 {
 				vs = append(vs, visit{ago: ago, kind: "vaccine", vaccines: []string{vac}})
+				given = ago
 			}
 		}
+		// Children under 9 need two doses four weeks apart in their first
+		// season (CDC/ACIP).
+		if given >= 0 && !vaccinated && ageThen < years(9) && given-28 >= 1 {
+			vs = append(vs, visit{ago: given - 28, kind: "vaccine", vaccines: []string{vac}})
+		}
+		vaccinated = vaccinated || given >= 0
 	}
 	return vs
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/openchart/openchart/internal/fhir"
 )
 
 var (
@@ -137,49 +139,22 @@ var interp = map[string]code{
 }
 
 // labPanel records one order's results and the DiagnosticReport that groups
-// them (US Core Laboratory Result Observation and DiagnosticReport).
+// them (US Core Laboratory Result Observation and DiagnosticReport). The
+// clinic's laboratory performs them; the clinician interprets them.
 func (c *chart) labPanel(e *enc, key string) {
 	pn := panels[key]
 	drawn := e.start.Add(15 * time.Minute)
 	issued := drawn.Add(4 * time.Hour)
 	e.lastResult = issued
-	vals := map[string]float64{}
-	for _, k := range pn.items {
-		if a, ok := analytes[k]; ok {
-			mean := a.mean
-			if c.p.gender == "female" && a.meanF != 0 {
-				mean = a.meanF
-			}
-			vals[k] = max(round(c.value(e, k, mean, a.sd), a.dec), 0)
-		}
-	}
-	// Keep derived results consistent with the ones they derive from.
-	if _, ok := vals["chol"]; ok {
-		vals["chol"] = round(vals["ldl"]+vals["hdl"]+vals["trig"]/5, 0)
-	}
-	if inr, ok := vals["inr"]; ok {
-		vals["pt"] = round(inr*11.2+c.rng.NormFloat64()*0.3, 1)
-	}
-	if _, ok := vals["hct"]; ok {
-		vals["hct"] = round(vals["hgb"]*2.98+c.rng.NormFloat64()*0.5, 1)
-	}
+	vals := c.labValues(e, pn)
 	var results []any
 	for _, k := range pn.items {
-		id := e.id + "-" + k
 		var r map[string]any
 		switch {
 		case analytes[k].key != "":
 			r = c.quantitative(e, analytes[k], vals[k], drawn)
 		case qualitatives[k].key != "":
-			q := qualitatives[k]
-			r = c.observation(e, k, catLab, drawn, "", code{sysLOINC, q.loinc, q.display})
-			ans, flag := q.normal, "NEG"
-			if e.set[k] == 1 {
-				ans, flag = positive, "POS"
-			}
-			r["valueCodeableConcept"] = concept("", ans)
-			r["interpretation"] = concepts(concept("", interp[flag]))
-			e.results = append(e.results, fmt.Sprintf("%s %s", q.display, ans.display))
+			r = c.qualitative(e, qualitatives[k], drawn)
 		default:
 			ty := typing[k]
 			r = c.observation(e, k, catLab, drawn, "", code{sysLOINC, ty.loinc, ty.display})
@@ -190,8 +165,9 @@ func (c *chart) labPanel(e *enc, key string) {
 			r["valueCodeableConcept"] = concept(v)
 		}
 		r["issued"] = dateTime(issued)
+		r["performer"] = arr(orgRef())
 		c.emit(r)
-		results = append(results, ref("Observation", id, ""))
+		results = append(results, ref("Observation", fhir.IDOf(r), ""))
 	}
 	r := resource("DiagnosticReport", e.id+"-"+key)
 	r["status"] = "final"
@@ -205,6 +181,45 @@ func (c *chart) labPanel(e *enc, key string) {
 	r["resultsInterpreter"] = arr(e.by.ref())
 	r["result"] = results
 	c.emit(r)
+}
+
+// labValues draws a panel's numeric results, keeping derived results
+// consistent with what they derive from.
+func (c *chart) labValues(e *enc, pn panel) map[string]float64 {
+	vals := map[string]float64{}
+	for _, k := range pn.items {
+		if a, ok := analytes[k]; ok {
+			mean := a.mean
+			if c.p.gender == "female" && a.meanF != 0 {
+				mean = a.meanF
+			}
+			vals[k] = max(round(c.value(e, k, mean, a.sd), a.dec), 0)
+		}
+	}
+	if _, ok := vals["chol"]; ok { // Friedewald: LDL = TC - HDL - TG/5
+		vals["chol"] = round(vals["ldl"]+vals["hdl"]+vals["trig"]/5, 0)
+	}
+	if inr, ok := vals["inr"]; ok {
+		vals["pt"] = round(inr*11.2+c.rng.NormFloat64()*0.3, 1)
+	}
+	if _, ok := vals["hct"]; ok {
+		vals["hct"] = round(vals["hgb"]*2.98+c.rng.NormFloat64()*0.5, 1)
+	}
+	return vals
+}
+
+// qualitative reports the expected answer unless the story sets the test to
+// 1 (positive) at this visit.
+func (c *chart) qualitative(e *enc, q qualitative, drawn time.Time) map[string]any {
+	r := c.observation(e, q.key, catLab, drawn, "", code{sysLOINC, q.loinc, q.display})
+	ans, flag := q.normal, "NEG"
+	if e.set[q.key] == 1 {
+		ans, flag = positive, "POS"
+	}
+	r["valueCodeableConcept"] = concept("", ans)
+	r["interpretation"] = concepts(concept("", interp[flag]))
+	e.results = append(e.results, fmt.Sprintf("%s %s", q.display, ans.display))
+	return r
 }
 
 func (c *chart) quantitative(e *enc, a analyte, v float64, drawn time.Time) map[string]any {

@@ -119,7 +119,10 @@ func (s *Store) Search(ctx context.Context, q *store.Query) (*store.Result, erro
 		return err
 	})
 	if err != nil {
-		return nil, errs.E("search", err)
+		if errs.KindOf(err) == errs.Other {
+			return nil, errs.E("search", mapErr(err), err)
+		}
+		return nil, err
 	}
 	return res, nil
 }

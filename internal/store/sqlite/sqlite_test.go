@@ -33,3 +33,30 @@ func BenchmarkPut700(b *testing.B)        { storetest.BenchPut(b, openB(b)) }
 func BenchmarkRead(b *testing.B)          { storetest.BenchRead(b, openB(b)) }
 func BenchmarkCountToken(b *testing.B)    { storetest.BenchCountToken(b, openB(b)) }
 func BenchmarkSearchSubject(b *testing.B) { storetest.BenchSearchChain(b, openB(b)) }
+
+// TestReopen checks that Open creates the directory and that reopening an
+// existing store keeps its data and applies no migration twice.
+func TestReopen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir() + "/nested/data"
+	s, err := sqlite.Open(ctx, dir, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		return tx.Put(ctx, []store.Write{{Record: store.Record{Type: "Patient", ID: "a", Version: 1,
+			Method: store.MethodCreate, LastUpdated: tx.Now(), JSON: []byte(`{}`)}}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = sqlite.Open(ctx, dir, sqlite.Options{})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	if _, err := s.Read(ctx, "Patient", "a"); err != nil {
+		t.Errorf("read after reopen: %v", err)
+	}
+}

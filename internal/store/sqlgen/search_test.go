@@ -1,0 +1,52 @@
+package sqlgen
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openchart/openchart/internal/store"
+)
+
+// TestValuesArePlaceholders checks that no value reaches the SQL text.
+func TestValuesArePlaceholders(t *testing.T) {
+	const evil = "x'); DROP TABLE resources; --"
+	p := func(k store.Kind, op store.Op) store.Predicate {
+		return store.Predicate{Param: "p", Kind: k, Op: op, System: evil, Code: evil, Norm: evil, Exact: evil,
+			URL: evil, TargetType: evil, TargetID: evil, Version: evil, Low: time.Now(), High: time.Now(),
+			Compartment: store.CompartmentRef{Type: evil, ID: evil}, Codes: []store.Token{{System: evil, Code: evil}}}
+	}
+	var ps []store.Predicate
+	for _, k := range []store.Kind{store.KindToken, store.KindString, store.KindURI, store.KindReference, store.KindID, store.KindCompartment} {
+		for _, op := range []store.Op{store.OpEq, store.OpExact, store.OpContains, store.OpNot, store.OpText, store.OpIn, store.OpAbove, store.OpBelow, store.OpOfType} {
+			ps = append(ps, p(k, op))
+		}
+	}
+	for i, pr := range ps {
+		q := &store.Query{Types: []string{evil}, Where: []store.Clause{{Or: []store.Predicate{pr}}},
+			Sort: []store.Sort{{Param: evil, Kind: store.KindString}}}
+		for _, d := range []Dialect{Postgres{}, SQLite{}} {
+			page, err := Page(d, q)
+			if err != nil {
+				continue // an unsupported combination
+			}
+			count, _ := Count(d, q)
+			for _, sql := range []string{page.SQL, count.SQL} {
+				if strings.Contains(sql, "DROP") {
+					t.Errorf("predicate %d: value interpolated into %s", i, sql)
+				}
+			}
+		}
+	}
+}
+
+func TestCursorRoundTrip(t *testing.T) {
+	c := Cursor{LastUpdated: 1700000000123456, RKey: 42, Version: 7}
+	got, err := ParseCursor(c.String())
+	if err != nil || got != c {
+		t.Errorf("ParseCursor(String()) = %+v, %v; want %+v", got, err, c)
+	}
+	if _, err := ParseCursor("bm9wZQ"); err == nil {
+		t.Error("ParseCursor accepted garbage")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -36,6 +37,20 @@ func TestSearchOverSQLite(t *testing.T) {
 		rows, err := ix.Index(res)
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
+		}
+		writes = append(writes, store.Write{
+			Record: store.Record{Type: fhir.TypeOf(res), ID: fhir.IDOf(res), Version: 1, Method: store.MethodCreate, JSON: fhir.Marshal(res)},
+			Index:  rows,
+		})
+	}
+	for _, js := range []string{
+		`{"resourceType":"Encounter","id":"npi","status":"finished","class":{"code":"AMB"},"participant":[{"individual":{"identifier":{"system":"http://hl7.org/fhir/sid/us-npi","value":"9999913394"}}}]}`,
+		`{"resourceType":"Patient","id":"accent","name":[{"family":"Müller","given":["Zoë"]}],"birthDate":"2001"}`,
+	} {
+		res := mustParse(t, js)
+		rows, err := ix.Index(res)
+		if err != nil {
+			t.Fatal(err)
 		}
 		writes = append(writes, store.Write{
 			Record: store.Record{Type: fhir.TypeOf(res), ID: fhir.IDOf(res), Version: 1, Method: store.MethodCreate, JSON: fhir.Marshal(res)},
@@ -86,7 +101,7 @@ func TestSearchOverSQLite(t *testing.T) {
 		{"reference Type/id", "Observation", "subject=Patient/example", []string{"Observation/blood-pressure", "Observation/example"}},
 		{"reference bare id", "Observation", "patient=example", []string{"Observation/blood-pressure", "Observation/example"}},
 		{"reference :missing", "Observation", "encounter:missing=false", []string{"Observation/example"}},
-		{"reference :missing=true", "Patient", "general-practitioner:missing=true", []string{"Patient/example", "Patient/f001", "Patient/pat2"}},
+		{"reference :missing=true", "Patient", "general-practitioner:missing=true", []string{"Patient/accent", "Patient/example", "Patient/f001", "Patient/pat2"}},
 		{"composite", "Observation", "component-code-value-quantity=http://loinc.org|8480-6$gt100", []string{"Observation/blood-pressure"}},
 		{"composite mismatched pair", "Observation", "component-code-value-quantity=http://loinc.org|8462-4$gt100", nil},
 		{"chain with type", "Observation", "subject:Patient.name=peter", []string{"Observation/blood-pressure", "Observation/example"}},
@@ -95,6 +110,10 @@ func TestSearchOverSQLite(t *testing.T) {
 		{"reverse chain", "Patient", "_has:Observation:patient:code=29463-7", []string{"Patient/example"}},
 		{"compartment", "Observation", "", []string{"Observation/blood-pressure", "Observation/example"}},
 		{"_id", "Patient", "_id=example,f001", []string{"Patient/example", "Patient/f001"}},
+		{"reference :identifier", "Encounter", "participant:identifier=http://hl7.org/fhir/sid/us-npi|9999913394", []string{"Encounter/npi"}},
+		{"string without accents", "Patient", "name=zoe&family=MULLER", []string{"Patient/accent"}},
+		{"string with accents", "Patient", "family:exact=Müller", []string{"Patient/accent"}},
+		{"sort by date descending", "Patient", "_sort=-birthdate&birthdate:missing=false", []string{"Patient/accent", "Patient/example", "Patient/f001"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,7 +137,9 @@ func TestSearchOverSQLite(t *testing.T) {
 			for _, r := range res.Records {
 				got = append(got, r.Type+"/"+r.ID)
 			}
-			slices.Sort(got)
+			if !strings.HasPrefix(tc.name, "sort") {
+				slices.Sort(got)
+			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("%s?%s (-want +got):\n%s", tc.typ, tc.query, diff)
 			}

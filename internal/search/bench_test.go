@@ -54,3 +54,26 @@ func BenchmarkCompile(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkIndexSyntheaParallel is BenchmarkIndexSynthea on every CPU at
+// once, as a server indexing concurrent writes does.
+func BenchmarkIndexSyntheaParallel(b *testing.B) {
+	resources := syntheaResources(b)
+	ix, err := NewIndexer(defs.Default())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			if _, err := ix.Index(resources[i%len(resources)]); err != nil {
+				b.Error(err)
+				return
+			}
+			i++
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "resources/s")
+}

@@ -165,7 +165,8 @@ func runCase(t *testing.T, dir string, ic inputCache, model Model, c confCase) (
 	} else if c.subject != nil {
 		input = yamlToJSON(c.subject)
 	}
-	opts := &Options{Now: time.Now}
+	// the suite tests the normative singleton rule for "as"
+	opts := &Options{Now: time.Now, StrictAs: true}
 	if c.model == "" || c.model == "r4" {
 		opts.Model = model
 	}

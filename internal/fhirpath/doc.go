@@ -24,6 +24,11 @@
 // specification requires (FHIRPath §6.2). Quantities convert between calendar
 // durations and common UCUM units.
 //
+// One deliberate default departs from the letter of FHIRPath N1: "as" on a
+// collection of several items filters it like ofType() instead of failing,
+// because R4 search parameters and invariants are written that way; set
+// Options.StrictAs for the normative behaviour.
+//
 // Not supported: the R5 functions slice() and elementDefinition() report an
 // error; conformsTo() only checks the resource type of core profiles.
 package fhirpath

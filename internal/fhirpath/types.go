@@ -34,6 +34,11 @@ type Options struct {
 	MemberOf func(code Value, valueSet string) (bool, error)
 	// Trace receives trace() output; nil discards it.
 	Trace func(name string, c Collection)
+	// StrictAs makes "as" (operator and function) an error on more than one
+	// item, as FHIRPath N1 says. By default it filters the collection like
+	// ofType(): R4 content needs that, e.g. the search parameter
+	// "(Observation.component.value as Quantity)" and the invariant dom-3.
+	StrictAs bool
 	// Paths makes every node carry its location (e.g. "Patient.name[0].given[1]"),
 	// at the cost of an allocation per node.
 	Paths bool

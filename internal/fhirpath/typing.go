@@ -159,7 +159,10 @@ func (c *ctx) asOp(in Collection, t typeSpec) (Collection, error) {
 		return nil, nil
 	}
 	if len(in) > 1 {
-		return nil, fmt.Errorf("'as' needs a single item, found %d", len(in))
+		if c.opts.StrictAs {
+			return nil, fmt.Errorf("'as' needs a single item, found %d", len(in))
+		}
+		return c.ofType(in, t)
 	}
 	if c.nodeIs(in[0], t.ns, t.name) {
 		return in[:1:1], nil

@@ -91,7 +91,10 @@ func TestCompileSpecExpressions(t *testing.T) {
 // specification publishes as valid, should satisfy them.
 func TestSpecExampleInvariants(t *testing.T) {
 	dir := specDefinitions(t)
-	type constraint struct{ key, expr string }
+	type constraint struct {
+		key  string
+		expr *Expression
+	}
 	type elemRule struct {
 		path  *Expression
 		rules []constraint
@@ -136,7 +139,7 @@ func TestSpecExampleInvariants(t *testing.T) {
 			var cs []constraint
 			for _, c := range el.Constraint {
 				if c.Expression != "" {
-					cs = append(cs, constraint{c.Key, c.Expression})
+					cs = append(cs, constraint{c.Key, MustCompile(c.Expression)})
 				}
 			}
 			if len(cs) == 0 {
@@ -162,7 +165,7 @@ func TestSpecExampleInvariants(t *testing.T) {
 			for _, n := range nodes {
 				for _, c := range er.rules {
 					evaluated++
-					out, err := MustCompile(c.expr).Evaluate(n, &Options{Model: opts.Model, Variables: map[string]any{"resource": res, "rootResource": res}})
+					out, err := c.expr.Evaluate(n, &Options{Model: opts.Model, Variables: map[string]any{"resource": res, "rootResource": res}})
 					if err != nil {
 						errs++
 						t.Errorf("%s %s: %v", filepath.Base(f), c.key, err)
@@ -186,4 +189,51 @@ func mustRead(t *testing.T, f string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestSpecExampleSearchParameters evaluates every core search parameter on
+// the R4 examples of its base resource types: none may fail.
+func TestSpecExampleSearchParameters(t *testing.T) {
+	dir := specDefinitions(t)
+	var bundle struct {
+		Entry []struct {
+			Resource struct {
+				ResourceType string   `json:"resourceType"`
+				URL          string   `json:"url"`
+				Base         []string `json:"base"`
+				Expression   string   `json:"expression"`
+			} `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal([]byte(mustRead(t, filepath.Join(dir, "search-parameters.json"))), &bundle); err != nil {
+		t.Fatal(err)
+	}
+	byType := map[string][]*Expression{}
+	for _, e := range bundle.Entry {
+		r := e.Resource
+		if r.ResourceType != "SearchParameter" || r.Expression == "" {
+			continue
+		}
+		x := MustCompile(r.Expression)
+		for _, b := range r.Base {
+			byType[b] = append(byType[b], x)
+		}
+	}
+	examples, _ := filepath.Glob(filepath.Join(dir, "..", "examples", "*.json"))
+	opts := &Options{Model: defs.Default(), Resolve: ReferenceStub}
+	var evaluated, values int
+	for _, f := range examples {
+		res := decodeJSON(t, mustRead(t, f))
+		m, _ := res.(map[string]any)
+		rt, _ := m["resourceType"].(string)
+		for _, x := range append(byType[rt], byType["Resource"]...) {
+			evaluated++
+			out, err := x.Evaluate(res, opts)
+			if err != nil {
+				t.Errorf("%s: %s: %v", filepath.Base(f), x, err)
+			}
+			values += len(out)
+		}
+	}
+	t.Logf("%d search parameter evaluations on %d examples gave %d values", evaluated, len(examples), values)
 }

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -31,6 +32,7 @@ type enc struct {
 	summary    []string // vital signs, for the note
 	results    []string // notable results, for the note
 	lastResult time.Time
+	rng        *rand.Rand
 }
 
 type condState struct {
@@ -121,6 +123,13 @@ func (c *chart) timeline() {
 			planned = append(planned, r)
 		}
 	}
+	// Encounter ids count the story's visits from the oldest: they do not
+	// depend on the calendar, so loading the demo on another day updates
+	// the same resources. Flu-only visits are named by their season.
+	slices.SortStableFunc(planned, func(a, b visit) int { return b.ago - a.ago })
+	for i := range planned {
+		planned[i].ord = i + 1
+	}
 	if c.p.flu {
 		planned = c.fluShots(planned)
 	}
@@ -128,9 +137,16 @@ func (c *chart) timeline() {
 
 	taken := map[string]bool{}
 	for _, v := range planned {
+		e := &enc{visit: v, id: fmt.Sprintf("%s-e%02d", c.pid(), v.ord)}
+		if v.ord == 0 {
+			e.id = c.pid() + "-flu" + v.season + "-visit"
+		}
+		// Each encounter draws from its own stream, so its values stay the
+		// same from one day to the next.
+		e.rng = rng(e.id)
 		day := c.dayAt(v.ago)
 		for taken[date(day)] {
-			day = c.dayAt(int(c.day0.Sub(day).Hours()/24) + 1)
+			day = c.dayAt(c.agoOf(day) + 1)
 		}
 		taken[date(day)] = true
 		by := v.by
@@ -140,16 +156,13 @@ func (c *chart) timeline() {
 				by = "delgado"
 			}
 		}
-		cl := clinicianByKey(by)
-		start := day.Add(8*time.Hour + time.Duration(c.rng.IntN(25)*slotMinutes)*time.Minute)
-		e := &enc{visit: v, by: cl, site: sites[cl.location], start: start,
-			end: start.Add(time.Duration(visitKinds[v.kind].minutes) * time.Minute)}
+		e.by = clinicianByKey(by)
+		e.site = sites[e.by.location]
+		e.start = day.Add(8*time.Hour + time.Duration(e.rng.IntN(25)*slotMinutes)*time.Minute)
+		e.end = e.start.Add(time.Duration(visitKinds[v.kind].minutes) * time.Minute)
 		c.encs = append(c.encs, e)
 	}
 	slices.SortStableFunc(c.encs, func(a, b *enc) int { return a.start.Compare(b.start) })
-	for i, e := range c.encs {
-		e.id = fmt.Sprintf("%s-e%02d", c.pid(), i+1)
-	}
 }
 
 const mergeDays = 30
@@ -190,31 +203,38 @@ func (c *chart) fluShots(vs []visit) []visit {
 		if ageThen >= years(65) {
 			vac += "-hd"
 		}
+		season := fmt.Sprint(y)
 		given := -1
 		for i := range vs {
 			if vs[i].ago <= fromAgo && vs[i].ago >= toAgo && vs[i].kind != "vaccine" {
 				vs[i].vaccines = append(slices.Clip(vs[i].vaccines), vac)
+				vs[i].season = season
 				given = vs[i].ago
 				break
 			}
 		}
 		if given < 0 {
-			if ago := fromAgo - 16 - c.rng.IntN(20); ago >= 1 {
-				vs = append(vs, visit{ago: ago, kind: "vaccine", vaccines: []string{vac}})
+			if ago := fromAgo - 16 - rng(c.pid()+"-flu"+season).IntN(20); ago >= 1 {
+				vs = append(vs, visit{ago: ago, kind: "vaccine", vaccines: []string{vac}, season: season})
 				given = ago
 			}
 		}
 		// Children under 9 need two doses four weeks apart in their first
 		// season (CDC/ACIP).
 		if given >= 0 && !vaccinated && ageThen < years(9) && given-28 >= 1 {
-			vs = append(vs, visit{ago: given - 28, kind: "vaccine", vaccines: []string{vac}})
+			vs = append(vs, visit{ago: given - 28, kind: "vaccine", vaccines: []string{vac}, season: season + "b"})
 		}
 		vaccinated = vaccinated || given >= 0
 	}
 	return vs
 }
 
-func (c *chart) agoOf(t time.Time) int { return int(c.day0.Sub(t).Hours() / 24) }
+// agoOf counts the days from t's clinic day to today.
+func (c *chart) agoOf(t time.Time) int {
+	t = t.In(c.day0.Location())
+	d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, c.day0.Location())
+	return int(math.Round(c.day0.Sub(d).Hours() / 24))
+}
 
 // build writes the whole chart.
 func (c *chart) build(cal *calendar) []map[string]any {
@@ -261,6 +281,7 @@ func (c *chart) build(cal *calendar) []map[string]any {
 
 // visit writes one encounter and everything recorded at it.
 func (c *chart) visit(e *enc) {
+	c.rng = e.rng
 	for _, k := range e.dx {
 		def := conditions[k]
 		cs := &condState{key: k, onset: e.start, enc: e, recorder: e.by}

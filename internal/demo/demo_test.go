@@ -253,3 +253,27 @@ func TestAnyDay(t *testing.T) {
 		}
 	}
 }
+
+// TestStableAcrossDays checks that loading the demo again on a later day
+// updates the same resources: ids do not move with the calendar. Only a
+// flu season leaving the window of a history, or slots on a closed day,
+// may leave a resource behind.
+func TestStableAcrossDays(t *testing.T) {
+	idsOn := func(d time.Time) map[string]bool {
+		ids := map[string]bool{}
+		for _, r := range resources(t, Bundles(d)) {
+			ids[fhir.TypeOf(r)+"/"+fhir.IDOf(r)] = true
+		}
+		return ids
+	}
+	day := time.Date(2026, time.August, 3, 12, 0, 0, 0, time.UTC)
+	prev := idsOn(day)
+	for i := 1; i <= 400; i += 11 {
+		next := idsOn(day.AddDate(0, 0, i))
+		for id := range prev {
+			if !next[id] && !strings.HasPrefix(id, "Slot/") && !strings.Contains(id, "-flu") {
+				t.Errorf("%s: %s is gone %d days later", day.Format("2006-01-02"), id, i)
+			}
+		}
+	}
+}

@@ -36,7 +36,7 @@ func (c *chart) value(e *enc, key string, def float64, sd float64) float64 {
 		return v
 	}
 	if cv, ok := c.p.curves[key]; ok {
-		return cv.at(c.agoOf(e.start.Truncate(time.Hour))) + c.rng.NormFloat64()*cv.sd
+		return cv.at(c.agoOf(e.start)) + c.rng.NormFloat64()*cv.sd
 	}
 	return def + c.rng.NormFloat64()*sd
 }
@@ -50,7 +50,9 @@ func round(v float64, dec int) float64 {
 // (https://hl7.org/fhir/R4/observation-vitalsigns.html).
 func (c *chart) vitalSigns(e *enc) {
 	t := e.start.Add(5 * time.Minute)
-	age := c.p.ageDays - c.agoOf(e.start)
+	// Age by the story's day, not the weekday the visit moved to, so that
+	// what is measured at a visit does not change with the calendar.
+	age := c.p.ageDays - e.ago
 	vq := func(key string, v float64) {
 		vt := vitals[key]
 		r := c.observation(e, key, catVitals, t, "", code{sysLOINC, vt.loinc, vt.display})
@@ -109,7 +111,7 @@ func (c *chart) socialHistory(e *enc) {
 // pregnancy records pregnancy status, dating and fetal heart tones.
 func (c *chart) pregnancy(e *enc) {
 	t := e.start.Add(10 * time.Minute)
-	gaDays := c.p.lmpAgo - c.agoOf(e.start.Truncate(time.Hour))
+	gaDays := c.p.lmpAgo - c.agoOf(e.start)
 	lmp := c.day0.AddDate(0, 0, -c.p.lmpAgo)
 	r := c.observation(e, "pregnancy", catSocial, t, "", code{sysLOINC, "82810-3", "Pregnancy status"})
 	r["valueCodeableConcept"] = concept("", pregnant)

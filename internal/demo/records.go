@@ -144,7 +144,11 @@ func (c *chart) allergies() {
 
 func (c *chart) immunization(e *enc, key string, i int) {
 	v := vaccines[key]
-	r := resource("Immunization", e.id+"-"+key)
+	id := e.id + "-" + key
+	if strings.HasPrefix(key, "flu") {
+		id = c.pid() + "-flu" + e.season // the season's shot, whichever visit gives it
+	}
+	r := resource("Immunization", id)
 	r["status"] = "completed"
 	r["vaccineCode"] = concept("", code{sysCVX, v.cvx, v.display})
 	r["patient"] = c.patientRef()
@@ -157,7 +161,7 @@ func (c *chart) immunization(e *enc, key string, i int) {
 	r["lotNumber"] = fmt.Sprintf("%c%c%05d", 'A'+c.rng.IntN(26), 'A'+c.rng.IntN(26), c.rng.IntN(100000))
 	r["expirationDate"] = date(t.AddDate(1, c.rng.IntN(6), 0))
 	if v.route != routeOral {
-		age := c.p.ageDays - c.agoOf(e.start.Truncate(time.Hour))
+		age := c.p.ageDays - e.ago
 		sites := [][2]code{
 			{{tho + "v3-ActSite", "LD", "left deltoid"}, {tho + "v3-ActSite", "RD", "right deltoid"}},
 			{{tho + "v3-ActSite", "LT", "left thigh"}, {tho + "v3-ActSite", "RT", "right thigh"}},

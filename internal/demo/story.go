@@ -99,6 +99,8 @@ type visit struct {
 	subj      string // the note: subjective
 	plan      string // the note: assessment and plan (a note is written when set)
 	routine   bool
+	ord       int    // position among the story's visits, oldest first; 0 for flu-only visits
+	season    string // the flu season whose shot is given at this visit
 }
 
 // appt is an upcoming appointment: weekday counts open clinic days ahead.

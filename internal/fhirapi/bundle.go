@@ -118,8 +118,17 @@ func parseEntry(i int, raw any, base string, prefer Prefer) (*entry, error) {
 // entryError names the failing entry in an error.
 func entryError(i int, err error) error {
 	where := fmt.Sprintf("Bundle.entry[%d]", i)
-	return errs.E(err, where, where+": "+errs.Message(err),
-		issue("error", issueCode(errs.KindOf(err)), where+": "+errs.Message(err), where))
+	msg := errs.Message(err)
+	if k := errs.KindOf(err); !hasMsg(err) && k != errs.Internal && k != errs.Other {
+		// Name the first finding rather than the generic text of the kind.
+		if issues := errs.IssuesOf(err); len(issues) > 0 {
+			msg = issues[0].Diagnostics
+			if len(issues[0].Expression) > 0 {
+				msg = issues[0].Expression[0] + ": " + msg
+			}
+		}
+	}
+	return errs.E(err, where, where+": "+msg, issue("error", issueCode(errs.KindOf(err)), where+": "+msg, where))
 }
 
 // responseEntry renders a Response as a response Bundle entry

@@ -53,6 +53,12 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, errs.E("open store", errs.Invalid, "invalid database URL", err)
 	}
+	// Search values are very skewed (one patient's observations versus every
+	// final one); a generic plan for a cached statement would pick one plan
+	// for all of them. Plan each execution with its values instead.
+	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
 	}

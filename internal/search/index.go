@@ -310,14 +310,20 @@ func (ix *Indexer) Index(res map[string]any) (store.Index, error) {
 			// write.
 			continue
 		}
-		nt, ns := len(out.Tokens), len(out.Strings)
+		n := rowCounts(&out)
 		for _, v := range buf {
 			ix.emit(&out, p, v, sc)
 		}
 		// The same value reached twice (a given name repeated across
-		// names, overlapping union branches) is one row.
-		out.Tokens = dedupe(out.Tokens, nt)
-		out.Strings = dedupe(out.Strings, ns)
+		// names, the branches of a union, as FHIRPath's "|" would merge
+		// them) is one row.
+		out.Tokens = dedupe(out.Tokens, n[0])
+		out.Strings = dedupe(out.Strings, n[1])
+		out.Dates = dedupe(out.Dates, n[2])
+		out.Numbers = dedupe(out.Numbers, n[3])
+		out.Quantities = dedupe(out.Quantities, n[4])
+		out.References = dedupe(out.References, n[5])
+		out.URIs = dedupe(out.URIs, n[6])
 	}
 	ix.compartments(&out, ti, res)
 	return out, nil
@@ -457,6 +463,11 @@ func (ix *Indexer) compartments(out *store.Index, ti *typeIndex, res map[string]
 			}
 		}
 	}
+}
+
+// rowCounts are the lengths of the row slices that dedupe works on.
+func rowCounts(ix *store.Index) [7]int {
+	return [7]int{len(ix.Tokens), len(ix.Strings), len(ix.Dates), len(ix.Numbers), len(ix.Quantities), len(ix.References), len(ix.URIs)}
 }
 
 // dedupe removes repeated rows from rows[start:], keeping the first.

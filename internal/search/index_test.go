@@ -279,6 +279,15 @@ func TestIndexValueTypes(t *testing.T) {
 			},
 		},
 		{
+			name:   "choice element by its JSON name (US Core asserted-date)",
+			res:    `{"resourceType":"Condition","id":"c2","extension":[{"url":"http://hl7.org/fhir/StructureDefinition/condition-assertedDate","valueDateTime":"2016-08-10"}],"subject":{"reference":"Patient/p1"}}`,
+			params: []string{"asserted-date"},
+			want: store.Index{
+				Dates:        []store.Date{day("asserted-date", "2016-08-10")},
+				Compartments: []store.CompartmentRef{{Type: "Patient", ID: "p1"}},
+			},
+		},
+		{
 			name:   "RiskAssessment probability number",
 			res:    `{"resourceType":"RiskAssessment","id":"r1","status":"final","subject":{"reference":"Patient/p1"},"prediction":[{"probabilityDecimal":0.02}]}`,
 			params: []string{"probability"},

@@ -185,10 +185,20 @@ func (w *walker) children(t typed, st *pathStep, out []typed) []typed {
 		return out
 	}
 	el := ty.Element(st.name)
-	if el == nil {
-		return out
-	}
 	start := len(out)
+	if el == nil {
+		// A choice element by its JSON name ("valueDateTime"), as a few
+		// US Core expressions write it.
+		c, ok := ty.JSONChild(st.name)
+		if !ok {
+			return out
+		}
+		out = appendValues(out, obj[st.name], c.Type, c.Element)
+		if st.cast != "" {
+			out = w.keepType(out, start, st.cast)
+		}
+		return w.filter(out, start, st)
+	}
 	if el.Choice {
 		if st.cast != "" {
 			key := st.name + strings.ToUpper(st.cast[:1]) + st.cast[1:]
@@ -209,6 +219,11 @@ func (w *walker) children(t typed, st *pathStep, out []typed) []typed {
 			out = w.keepType(out, start, st.cast)
 		}
 	}
+	return w.filter(out, start, st)
+}
+
+// filter applies a step's where() to out[start:].
+func (w *walker) filter(out []typed, start int, st *pathStep) []typed {
 	switch {
 	case st.resolveIs != "":
 		out = keep(out, start, func(v typed) bool { return referenceType(v.node) == st.resolveIs })

@@ -91,9 +91,19 @@ func open(d time.Time) bool {
 
 func (c *chart) emit(r map[string]any) { c.out = append(c.out, r) }
 
-// timeline merges routine visits into nearby planned ones, adds the
-// seasonal flu shots, and places every visit at a time on a weekday.
+// timeline lays out the story's visits and places every one at a time on
+// a day the clinic is open.
 func (c *chart) timeline() {
+	taken := map[string]bool{}
+	for _, v := range c.schedule() {
+		c.place(v, taken)
+	}
+	slices.SortStableFunc(c.encs, func(a, b *enc) int { return a.start.Compare(b.start) })
+}
+
+// schedule merges routine visits into nearby planned ones, numbers them,
+// and adds the seasonal flu shots.
+func (c *chart) schedule() []visit {
 	var planned, routine []visit
 	for _, v := range c.p.visits {
 		if v.ago < 1 || v.ago > c.p.ageDays {
@@ -134,35 +144,51 @@ func (c *chart) timeline() {
 		planned = c.fluShots(planned)
 	}
 	slices.SortStableFunc(planned, func(a, b visit) int { return b.ago - a.ago })
+	return planned
+}
 
-	taken := map[string]bool{}
-	for _, v := range planned {
-		e := &enc{visit: v, id: fmt.Sprintf("%s-e%02d", c.pid(), v.ord)}
-		if v.ord == 0 {
-			e.id = c.pid() + "-flu" + v.season + "-visit"
-		}
-		// Each encounter draws from its own stream, so its values stay the
-		// same from one day to the next.
-		e.rng = rng(e.id)
-		day := c.dayAt(v.ago)
-		for taken[date(day)] {
-			day = c.dayAt(c.agoOf(day) + 1)
-		}
-		taken[date(day)] = true
-		by := v.by
-		if by == "" {
-			by = c.p.pcp
-			if v.kind == "vaccine" {
-				by = "delgado"
-			}
-		}
-		e.by = clinicianByKey(by)
-		e.site = sites[e.by.location]
-		e.start = day.Add(8*time.Hour + time.Duration(e.rng.IntN(25)*slotMinutes)*time.Minute)
-		e.end = e.start.Add(time.Duration(visitKinds[v.kind].minutes) * time.Minute)
-		c.encs = append(c.encs, e)
+// place puts a visit on a free clinic day near its story's day.
+func (c *chart) place(v visit, taken map[string]bool) {
+	e := &enc{visit: v, id: fmt.Sprintf("%s-e%02d", c.pid(), v.ord)}
+	if v.ord == 0 {
+		e.id = c.pid() + "-flu" + v.season + "-visit"
 	}
-	slices.SortStableFunc(c.encs, func(a, b *enc) int { return a.start.Compare(b.start) })
+	// Each encounter draws from its own stream, so its values stay the
+	// same from one day to the next.
+	e.rng = rng(e.id)
+	day := c.dayAt(v.ago)
+	for taken[date(day)] {
+		day = c.dayAt(c.agoOf(day) + 1)
+	}
+	taken[date(day)] = true
+	by := v.by
+	if by == "" {
+		by = c.p.pcp
+		if v.kind == "vaccine" {
+			by = "delgado"
+		}
+	}
+	e.by = clinicianByKey(by)
+	e.site = sites[e.by.location]
+	e.start = day.Add(clinicTime(e.by, e.rng))
+	e.end = e.start.Add(time.Duration(visitKinds[v.kind].minutes) * time.Minute)
+	c.encs = append(c.encs, e)
+}
+
+// clinicTime draws a slot start within the clinician's hours: 8:00-12:00,
+// and 13:00-17:00 for those who also work afternoons.
+func clinicTime(cl clinician, r *rand.Rand) time.Duration {
+	perBlock := 4 * 60 / slotMinutes
+	n := perBlock
+	if cl.pm {
+		n *= 2
+	}
+	i := r.IntN(n)
+	start := 8 * 60
+	if i >= perBlock {
+		i, start = i-perBlock, 13*60
+	}
+	return time.Duration(start+i*slotMinutes) * time.Minute
 }
 
 const mergeDays = 30

@@ -259,11 +259,14 @@ func (c *chart) quantitative(e *enc, a analyte, v float64, drawn time.Time) map[
 		flag = "H"
 	}
 	r["interpretation"] = concepts(concept("", interp[flag]))
-	if flag != "N" || a.key == "hba1c" || a.key == "inr" || a.key == "ldl" {
+	if flag != "N" || inNote[a.key] {
 		e.results = append(e.results, fmt.Sprintf("%s %s %s%s", shortName(a), num(v, a.dec), a.unit, map[string]string{"H": " (H)", "L": " (L)", "N": ""}[flag]))
 	}
 	return r
 }
+
+// inNote lists the results a note quotes even when normal.
+var inNote = map[string]bool{"hba1c": true, "inr": true, "ldl": true, "gct": true, "bnp": true, "uacr": true, "tsh": true, "rubella": true}
 
 var shortNames = map[string]string{
 	"hba1c": "HbA1c", "glucose": "Glucose", "bun": "BUN", "creatinine": "Creatinine", "sodium": "Sodium",

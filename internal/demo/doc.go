@@ -9,8 +9,12 @@
 // Appointments. The output is a function of the clinic's date alone (seeded
 // PCG streams, one per patient), and every resource has a stable, readable
 // id (Patient/demo-maria-garcia, Observation/demo-maria-garcia-e07-hba1c)
-// loaded with PUT, so loading twice does not duplicate anything. Every
-// resource carries meta.tag v3-ActReason HTEST ("test health data").
+// loaded with PUT, so loading twice does not duplicate anything. Ids do not
+// depend on the calendar either (encounters are numbered by the story's
+// visits, flu shots by season, and each encounter draws from its own random
+// stream), so loading again on a later day updates the same resources.
+// Every resource carries meta.tag v3-ActReason HTEST ("test health data")
+// and a one-line generated narrative.
 //
 // # The clinic
 //

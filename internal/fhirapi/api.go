@@ -168,7 +168,7 @@ func (a *API) dispatch(ctx context.Context, req *Request) (*Response, error) {
 	case req.ID == "":
 		return a.typeLevel(ctx, req)
 	case req.Compartment != "":
-		if !a.types[req.Compartment] {
+		if !a.types[req.Compartment] && req.Compartment != "*" {
 			return nil, errs.E(errs.NotFound, "route", "unknown resource type "+quote(req.Compartment))
 		}
 		return a.onlyGET(ctx, req, a.search)

@@ -20,7 +20,7 @@ type Request struct {
 	Type        string
 	ID          string
 	VersionID   string
-	Compartment string // Patient/123/Observation: the type searched in the compartment
+	Compartment string // Patient/123/Observation: the type searched in the compartment ("*": all)
 	Operation   string // "validate" for $validate
 	History     bool   // the path ends in _history
 	Metadata    bool   // GET [base]/metadata
@@ -131,7 +131,7 @@ func (r *Request) setPath(segs []string) error {
 		r.ID, r.History = rest[0], true
 	case len(rest) == 3 && rest[1] == "_history":
 		r.ID, r.VersionID = rest[0], rest[2]
-	case len(rest) == 2 && isTypeName(rest[1]):
+	case len(rest) == 2 && (isTypeName(rest[1]) || rest[1] == "*"):
 		r.ID, r.Compartment = rest[0], rest[1]
 	default:
 		return bad()

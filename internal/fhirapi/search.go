@@ -31,7 +31,7 @@ func (a *API) search(ctx context.Context, req *Request) (*Response, error) {
 			params[k] = v
 		}
 	}
-	if req.Compartment != "" {
+	if req.Compartment != "" && req.Compartment != "*" {
 		typ = req.Compartment
 	}
 	s, err := a.compiler.Compile(typ, params, req.Prefer.Handling == "strict")
@@ -65,7 +65,15 @@ func (a *API) inCompartment(q *store.Query, req *Request) error {
 		return errs.E(errs.NotFound, "search", req.Type+" is not a compartment",
 			issue("error", "not-supported", "no compartment is defined for "+req.Type))
 	}
-	if c.Params(req.Compartment) == nil {
+	if req.Compartment == "*" {
+		// [base]/Patient/123/* searches every type in the compartment.
+		q.Types = q.Types[:0]
+		for _, t := range a.defs.ResourceTypes() {
+			if c.Params(t) != nil {
+				q.Types = append(q.Types, t)
+			}
+		}
+	} else if c.Params(req.Compartment) == nil {
 		return errs.E(errs.Invalid, "search", req.Compartment+" is not in the "+req.Type+" compartment",
 			issue("error", "not-supported", req.Compartment+" resources are not part of the "+req.Type+" compartment"))
 	}

@@ -63,6 +63,7 @@ func testSearch(t *testing.T, o envOptions) {
 		{"include iterate", "/Observation?_id=os3&_include=Observation:subject&_include:iterate=Patient:organization",
 			[]string{"Observation/os3"}, []string{"Organization/org1", "Patient/s3"}},
 		{"compartment", "/Patient/s4/Observation", []string{"Observation/os4"}, nil},
+		{"whole compartment", "/Patient/s5/*", []string{"Observation/os5", "Patient/s5"}, nil},
 		{"post search", "/Patient/_search", nil, nil},
 		{"system search by type", "/?_type=Organization", []string{"Organization/org1"}, nil},
 	}

@@ -470,8 +470,22 @@ func rowCounts(ix *store.Index) [7]int {
 	return [7]int{len(ix.Tokens), len(ix.Strings), len(ix.Dates), len(ix.Numbers), len(ix.Quantities), len(ix.References), len(ix.URIs)}
 }
 
-// dedupe removes repeated rows from rows[start:], keeping the first.
+// dedupe removes repeated rows from rows[start:], keeping the first. Short
+// runs (the usual case) are compared pairwise; long ones (a Provenance with
+// thousands of targets) through a set.
 func dedupe[T comparable](rows []T, start int) []T {
+	if len(rows)-start > 16 {
+		seen := make(map[T]struct{}, len(rows)-start)
+		n := start
+		for i := start; i < len(rows); i++ {
+			if _, dup := seen[rows[i]]; !dup {
+				seen[rows[i]] = struct{}{}
+				rows[n] = rows[i]
+				n++
+			}
+		}
+		return rows[:n]
+	}
 	n := start
 	for i := start; i < len(rows); i++ {
 		dup := false

@@ -200,13 +200,13 @@ func (cp *compilation) param(key, value string) {
 		cp.fail(key, unsupportedf("%s", msg))
 		return
 	}
+	if value == "" {
+		return // an empty value constrains nothing
+	}
 	if strings.HasPrefix(name, "_") && name != "_has" {
 		if _, ok := specialKind(name); !ok && cp.resultParam(name, key, value) {
 			return
 		}
-	}
-	if value == "" {
-		return // an empty value constrains nothing
 	}
 	cl, _, err := cp.c.clause(cp.types, key, value)
 	if err != nil {

@@ -362,6 +362,8 @@ func TestCompileResultParams(t *testing.T) {
 				},
 				RevInclude: []Include{{Source: "Provenance", Param: "target"}},
 			}, count: 50},
+		{name: "empty result parameters ignored", typ: "Patient", query: "_sort=&_count=&_include=",
+			want: ResultParams{Count: 50}, count: 50},
 		{name: "_count=0 gives the total", typ: "Patient", query: "_count=0",
 			want: ResultParams{Total: store.TotalAccurate}, total: store.TotalAccurate},
 		{name: "transport parameters and _contained=false accepted", typ: "Patient", query: "_format=json&_pretty=true&_contained=false",
@@ -394,12 +396,12 @@ func TestCompileResultParams(t *testing.T) {
 
 func TestCompileSelfLinkAndTypes(t *testing.T) {
 	c := NewCompiler(defs.Default())
-	params, _ := url.ParseQuery("name=peter&foo=1&_count=10&_format=json&_type=Patient")
+	params, _ := url.ParseQuery("name=peter&foo=1&_count=10000&_format=json&_type=Patient")
 	got, err := c.Compile("", params, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := url.Values{"name": {"peter"}, "_count": {"10"}, "_type": {"Patient"}}
+	want := url.Values{"name": {"peter"}, "_count": {"1000"}, "_type": {"Patient"}}
 	if diff := cmp.Diff(want, got.SelfLink); diff != "" {
 		t.Errorf("SelfLink (-want +got):\n%s", diff)
 	}

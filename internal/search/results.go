@@ -54,7 +54,9 @@ func (cp *compilation) resultParam(name, key, value string) bool {
 			break
 		}
 		if name == "_count" {
+			// The self link shows the page size actually used.
 			cp.out.Params.Count = min(n, cp.c.MaxCount)
+			value = strconv.Itoa(cp.out.Params.Count)
 		} else {
 			cp.out.Params.Offset = n
 		}

@@ -145,8 +145,14 @@ func (e *env) do(method, path string, body any, hdr ...string) *result {
 	return res
 }
 
+// fataler is what must needs of a testing.TB or a *rapid.T.
+type fataler interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
 // must checks the status.
-func (r *result) must(t testing.TB, status int) *result {
+func (r *result) must(t fataler, status int) *result {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status %d, want %d; body %s", r.status, status, r.raw)

@@ -82,7 +82,8 @@ func formParams(req *fhirapi.Request) error {
 // is 406.
 func negotiate(r *http.Request) error {
 	if f := r.URL.Query().Get("_format"); f != "" {
-		switch strings.ToLower(f) {
+		// An unescaped "+" in the query arrives as a space.
+		switch strings.ToLower(strings.ReplaceAll(f, " ", "+")) {
 		case "json", "application/json", "application/fhir+json", "application/json+fhir", "text/json":
 			return nil
 		}

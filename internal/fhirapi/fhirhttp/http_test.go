@@ -80,6 +80,11 @@ func TestHTTPTransport(t *testing.T) {
 	if !bytes.Contains(r.raw, []byte("\n  \"id\": \"gz\"")) {
 		t.Errorf("_pretty body not indented: %s", r.raw)
 	}
+	// JSON formats are accepted, also with an unescaped "+".
+	for _, f := range []string{"json", "application/fhir+json", "application/fhir%2Bjson", "application/json"} {
+		e.do("GET", "/Patient/gz?_format="+f, nil).must(t, 200)
+	}
+	e.do("GET", "/Patient/gz", nil, "Accept: application/fhir+json;q=0.9, application/fhir+xml").must(t, 200)
 	// HEAD has headers and no body.
 	r = e.do("HEAD", "/Patient/gz", nil).must(t, 200)
 	if len(r.raw) != 0 || r.header.Get("ETag") != `W/"1"` {

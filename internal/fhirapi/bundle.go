@@ -69,7 +69,7 @@ type entry struct {
 }
 
 // parseEntry reads entry i's request (https://hl7.org/fhir/R4/bundle.html#transaction).
-func parseEntry(i int, raw any, base string, prefer Prefer) (*entry, error) {
+func (a *API) parseEntry(i int, raw any, base string, prefer Prefer) (*entry, error) {
 	m, ok := raw.(map[string]any)
 	if !ok {
 		return nil, errs.E(errs.Invalid, "entry", "the entry is not an object")
@@ -84,6 +84,10 @@ func parseEntry(i int, raw any, base string, prefer Prefer) (*entry, error) {
 	req, err := ParseURL(method, strings.TrimPrefix(strings.TrimPrefix(u, base), "/"))
 	if err != nil {
 		return nil, err
+	}
+	if req.Type != "" && !a.types[req.Type] {
+		return nil, errs.E(errs.NotFound, "entry", "unknown resource type "+quote(req.Type),
+			issue("error", "not-supported", quote(req.Type)+" is not a FHIR R4 resource type", fmt.Sprintf("Bundle.entry[%d].request.url", i)))
 	}
 	req.Base, req.Prefer = base, prefer
 	req.IfMatch, _ = rq["ifMatch"].(string)
@@ -172,7 +176,7 @@ func (a *API) batch(ctx context.Context, raw []any, base string, prefer Prefer) 
 }
 
 func (a *API) batchEntry(ctx context.Context, i int, raw any, base string, prefer Prefer) *Response {
-	e, err := parseEntry(i, raw, base, prefer)
+	e, err := a.parseEntry(i, raw, base, prefer)
 	if err != nil {
 		return a.errorResponse(ctx, err)
 	}

@@ -22,7 +22,7 @@ var methodOrder = []string{"DELETE", "POST", "PUT|PATCH", "GET|HEAD"}
 func (a *API) transaction(ctx context.Context, raw []any, base string, prefer Prefer) (map[string]any, error) {
 	entries := make([]*entry, len(raw))
 	for i, x := range raw {
-		e, err := parseEntry(i, x, base, prefer)
+		e, err := a.parseEntry(i, x, base, prefer)
 		if err != nil {
 			return nil, entryError(i, err)
 		}

@@ -97,6 +97,7 @@ func testInvalidRequests(t *testing.T, o envOptions) {
 		{"collection Bundle", "POST", "", `{"resourceType":"Bundle","type":"collection"}`, nil, 400, "value", "Bundle.type"},
 		{"entry without request", "POST", "", `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient"}}]}`, nil, 400, "required", "Bundle.entry[0]"},
 		{"transaction with invalid entry", "POST", "", bundle("transaction", entry("POST", "Patient", "", patient("", "Ok")), entry("POST", "Patient", "", map[string]any{"resourceType": "Patient", "birthDate": "never"})), nil, 400, "value", "Bundle.entry[1]"},
+		{"abstract type in transaction", "POST", "", bundle("transaction", entry("POST", "DomainResource", "", map[string]any{"resourceType": "DomainResource"})), nil, 404, "not-supported", "Bundle.entry[0]"},
 		{"unknown operation", "POST", "/Patient/$frobnicate", `{"resourceType":"Parameters"}`, nil, 501, "not-supported", ""},
 		{"validate with GET", "GET", "/Patient/$validate", nil, nil, 405, "not-supported", ""},
 		{"validate unparsable", "POST", "/Patient/$validate", `{"resourceType":`, nil, 400, "structure", ""},

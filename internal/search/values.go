@@ -33,11 +33,57 @@ var (
 // independent of where the server runs. A "+hh:mm" offset whose "+" was
 // decoded to a space by URL decoding is accepted.
 func DateRange(s string) (low, high time.Time, err error) {
-	bad := func() (time.Time, time.Time, error) {
+	f, ok := scanDate(s)
+	if !ok {
 		return time.Time{}, time.Time{}, fmt.Errorf("%q is not a valid date", s)
 	}
+	low = time.Date(f.year, time.Month(f.month), f.day, f.hour, f.min, f.sec, f.nsec, f.loc)
+	var end time.Time
+	switch f.prec {
+	case precYear:
+		end = low.AddDate(1, 0, 0)
+	case precMonth:
+		end = low.AddDate(0, 1, 0)
+	case precDay:
+		end = low.AddDate(0, 0, 1)
+	case precMinute:
+		end = low.Add(time.Minute)
+	case precSecond:
+		end = low.Add(time.Second)
+	default: // a fraction of f.digits digits
+		unit := time.Duration(math.Pow10(max(9-f.digits, 0)))
+		if unit < time.Microsecond {
+			t := low.UTC().Truncate(time.Microsecond)
+			return t, t, nil
+		}
+		end = low.Add(unit)
+	}
+	return low.UTC(), end.Add(-time.Microsecond).UTC(), nil
+}
+
+// Date precisions (https://hl7.org/fhir/R4/datatypes.html#dateTime).
+const (
+	precYear = iota
+	precMonth
+	precDay
+	precMinute
+	precSecond
+	precFraction
+)
+
+// dateFields are the parts of a date, dateTime or instant as written.
+type dateFields struct {
+	year, month, day, hour, min, sec, nsec int
+	prec                                   int
+	digits                                 int // fraction digits, for precFraction
+	loc                                    *time.Location
+}
+
+// scanDate parses YYYY[-MM[-DD[Thh:mm[:ss[.f+]][zone]]]], checking ranges.
+func scanDate(s string) (dateFields, bool) {
+	f := dateFields{month: 1, day: 1, loc: time.UTC}
 	p := s
-	num := func(n int) (int, bool) {
+	num := func(n int, lo, hi int) (int, bool) {
 		if len(p) < n {
 			return 0, false
 		}
@@ -50,94 +96,77 @@ func DateRange(s string) (low, high time.Time, err error) {
 			v = v*10 + int(c-'0')
 		}
 		p = p[n:]
-		return v, true
+		return v, lo <= v && v <= hi
 	}
-	year, ok := num(4)
-	if !ok {
-		return bad()
+	sep := func(c byte) bool {
+		if p == "" || p[0] != c {
+			return false
+		}
+		p = p[1:]
+		return true
 	}
-	month, day, hour, min, sec, nsec := 1, 1, 0, 0, 0, 0
-	loc := time.UTC
-	var next func(time.Time) time.Time
-	switch {
-	case p == "":
-		next = func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }
-	case p[0] == '-':
-		p = p[1:]
-		if month, ok = num(2); !ok || month < 1 || month > 12 {
-			return bad()
-		}
-		if p == "" {
-			next = func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }
-			break
-		}
-		if p[0] != '-' {
-			return bad()
-		}
-		p = p[1:]
-		if day, ok = num(2); !ok || day < 1 || day > daysIn(year, month) {
-			return bad()
-		}
-		if p == "" {
-			next = func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }
-			break
-		}
-		if p[0] != 'T' {
-			return bad()
-		}
-		p = p[1:]
-		if hour, ok = num(2); !ok || hour > 23 || p == "" || p[0] != ':' {
-			return bad()
-		}
-		p = p[1:]
-		if min, ok = num(2); !ok || min > 59 {
-			return bad()
-		}
-		unit := time.Minute
-		if p != "" && p[0] == ':' {
-			p = p[1:]
-			if sec, ok = num(2); !ok || sec > 59 {
-				return bad()
-			}
-			unit = time.Second
-			if p != "" && p[0] == '.' {
-				p = p[1:]
-				digits := 0
-				for digits < len(p) && p[digits] >= '0' && p[digits] <= '9' {
-					digits++
-				}
-				if digits == 0 {
-					return bad()
-				}
-				frac := p[:digits]
-				p = p[digits:]
-				if digits > 9 {
-					frac = frac[:9]
-				}
-				f, _ := strconv.Atoi(frac)
-				for i := len(frac); i < 9; i++ {
-					f *= 10
-				}
-				nsec = f
-				unit = time.Duration(math.Pow10(max(9-digits, 0)))
-			}
-		}
-		if p != "" {
-			if loc, ok = parseZone(p); !ok {
-				return bad()
-			}
-		}
-		if unit < time.Microsecond {
-			t := time.Date(year, time.Month(month), day, hour, min, sec, nsec, loc).UTC().Truncate(time.Microsecond)
-			return t, t, nil
-		}
-		next = func(t time.Time) time.Time { return t.Add(unit) }
-	default:
-		return bad()
+	var ok bool
+	if f.year, ok = num(4, 0, 9999); !ok {
+		return f, false
 	}
-	low = time.Date(year, time.Month(month), day, hour, min, sec, nsec, loc)
-	high = next(low).Add(-time.Microsecond)
-	return low.UTC(), high.UTC(), nil
+	if p == "" {
+		return f, true // precYear
+	}
+	if !sep('-') {
+		return f, false
+	}
+	if f.month, ok = num(2, 1, 12); !ok {
+		return f, false
+	}
+	if f.prec = precMonth; p == "" {
+		return f, true
+	}
+	if !sep('-') {
+		return f, false
+	}
+	if f.day, ok = num(2, 1, daysIn(f.year, f.month)); !ok {
+		return f, false
+	}
+	if f.prec = precDay; p == "" {
+		return f, true
+	}
+	if !sep('T') {
+		return f, false
+	}
+	if f.hour, ok = num(2, 0, 23); !ok || !sep(':') {
+		return f, false
+	}
+	if f.min, ok = num(2, 0, 59); !ok {
+		return f, false
+	}
+	f.prec = precMinute
+	if sep(':') {
+		if f.sec, ok = num(2, 0, 59); !ok {
+			return f, false
+		}
+		f.prec = precSecond
+		if sep('.') {
+			for f.digits < len(p) && p[f.digits] >= '0' && p[f.digits] <= '9' {
+				f.digits++
+			}
+			if f.digits == 0 {
+				return f, false
+			}
+			frac := p[:min(f.digits, 9)]
+			p = p[f.digits:]
+			n, _ := strconv.Atoi(frac)
+			for i := len(frac); i < 9; i++ {
+				n *= 10
+			}
+			f.nsec, f.prec = n, precFraction
+		}
+	}
+	if p != "" {
+		if f.loc, ok = parseZone(p); !ok {
+			return f, false
+		}
+	}
+	return f, true
 }
 
 // parseZone parses "Z", "+hh:mm" or "-hh:mm" (" hh:mm" too: a URL-decoded "+").

@@ -343,13 +343,14 @@ func appendQuantities(dst []store.Quantity, param string, v typed) []store.Quant
 
 // appendReferences converts a value into reference rows
 // (https://hl7.org/fhir/R4/search.html#reference); a Reference's identifier
-// becomes a token row under the same parameter, for :identifier.
-func appendReferences(dst []store.Reference, toks []store.Token, param string, v typed) ([]store.Reference, []store.Token) {
+// becomes a token row under the same parameter, for :identifier. base is
+// this server's base URL ("" when unknown).
+func appendReferences(dst []store.Reference, toks []store.Token, param, base string, v typed) ([]store.Reference, []store.Token) {
 	switch v.typ {
 	case "Reference":
 		m, _ := v.node.(map[string]any)
 		if ref := str(m, "reference"); ref != "" {
-			if r, ok := referenceRow(ref, false); ok {
+			if r, ok := referenceRow(ref, base, false); ok {
 				r.Param = param
 				dst = append(dst, r)
 			}
@@ -359,7 +360,7 @@ func appendReferences(dst []store.Reference, toks []store.Token, param string, v
 		}
 	case "canonical", "uri", "url":
 		if s, ok := v.node.(string); ok && s != "" {
-			if r, ok := referenceRow(s, true); ok {
+			if r, ok := referenceRow(s, base, true); ok {
 				r.Param = param
 				dst = append(dst, r)
 			}
@@ -368,25 +369,40 @@ func appendReferences(dst []store.Reference, toks []store.Token, param string, v
 	return dst, toks
 }
 
-// referenceRow interprets a literal reference. A relative reference gives
-// TargetType/TargetID; an absolute one keeps the URL, and its target too
-// when it ends in Type/id; a canonical's "|version" goes to Version.
-// Contained references ("#id") are not indexed.
-func referenceRow(ref string, canonical bool) (store.Reference, bool) {
-	if strings.HasPrefix(ref, "#") {
+// referenceRow interprets a literal reference
+// (https://hl7.org/fhir/R4/references.html#literal). A relative reference,
+// or an absolute one under this server's base, gives TargetType/TargetID;
+// any other absolute reference keeps only its URL (and a canonical's
+// "|version" goes to Version). A foreign "http://other/fhir/Patient/1" is
+// deliberately not given the local target Patient/1: that would put the
+// resource in the compartment of an unrelated local patient and let chains
+// and _include reach that patient. Contained references ("#id") and
+// conditional ones ("Type?query") are not indexed.
+func referenceRow(ref, base string, canonical bool) (store.Reference, bool) {
+	if strings.HasPrefix(ref, "#") || strings.IndexByte(ref, '?') >= 0 {
 		return store.Reference{}, false
 	}
 	var r store.Reference
 	if canonical {
 		ref, r.Version = splitCanonical(ref)
 	}
-	typ, id, ok := splitAnyReference(ref)
-	if ok {
-		r.TargetType, r.TargetID = typ, id
+	if !isAbsolute(ref) {
+		if typ, id, ok := splitAnyReference(ref); ok {
+			r.TargetType, r.TargetID = typ, id
+		} else {
+			r.URL = ref
+		}
+		return r, true
 	}
-	if isAbsolute(ref) || !ok {
-		r.URL = ref
+	if base != "" {
+		if rel, ok := strings.CutPrefix(ref, base); ok {
+			if typ, id, ok := splitAnyReference(rel); ok {
+				r.TargetType, r.TargetID = typ, id
+				return r, true
+			}
+		}
 	}
+	r.URL = ref
 	return r, true
 }
 

@@ -21,6 +21,7 @@ import (
 // and safe for concurrent use.
 type Indexer struct {
 	d      *defs.Definitions
+	base   string // this server's base URL with a trailing "/", or ""
 	w      walker
 	opts   *fhirpath.Options
 	byType map[string]*typeIndex
@@ -137,6 +138,19 @@ func containsStr(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// WithBaseURL returns a copy of the Indexer that treats absolute references
+// under base (this server's own base URL, "https://ehr.example/fhir") as
+// the local references they are. Without it, every absolute reference is
+// indexed by URL only.
+func (ix *Indexer) WithBaseURL(base string) *Indexer {
+	c := *ix
+	c.base = ""
+	if base != "" {
+		c.base = strings.TrimSuffix(base, "/") + "/"
+	}
+	return &c
 }
 
 // Unindexed lists the search parameter expressions that could not be
@@ -343,7 +357,7 @@ func (ix *Indexer) emit(out *store.Index, p *indexParam, v typed, sc *scratch) {
 	case store.KindQuantity:
 		out.Quantities = appendQuantities(out.Quantities, p.code, v)
 	case store.KindReference:
-		out.References, out.Tokens = appendReferences(out.References, out.Tokens, p.code, v)
+		out.References, out.Tokens = appendReferences(out.References, out.Tokens, p.code, ix.base, v)
 	case store.KindURI:
 		out.URIs = appendURIs(out.URIs, p.code, v)
 	case store.KindComposite:
@@ -365,7 +379,7 @@ func (ix *Indexer) emitComposite(out *store.Index, p *indexParam, base typed, sc
 		}
 		var parts []store.CompositePart
 		for _, v := range vals {
-			parts = componentParts(ix.d, parts, c, v)
+			parts = componentParts(ix.d, ix.base, parts, c, v)
 		}
 		if len(parts) == 0 {
 			return
@@ -386,7 +400,7 @@ func (ix *Indexer) emitComposite(out *store.Index, p *indexParam, base typed, sc
 }
 
 // componentParts converts one component value into its typed parts.
-func componentParts(d *defs.Definitions, dst []store.CompositePart, c indexComp, v typed) []store.CompositePart {
+func componentParts(d *defs.Definitions, base string, dst []store.CompositePart, c indexComp, v typed) []store.CompositePart {
 	switch c.kind {
 	case store.KindToken:
 		// One part per distinct system|code: the extra row that carries a
@@ -423,7 +437,7 @@ func componentParts(d *defs.Definitions, dst []store.CompositePart, c indexComp,
 			dst = append(dst, store.CompositePart{Quantity: &x})
 		}
 	case store.KindReference:
-		refs, _ := appendReferences(nil, nil, c.code, v)
+		refs, _ := appendReferences(nil, nil, c.code, base, v)
 		for _, x := range refs {
 			dst = append(dst, store.CompositePart{Ref: &x})
 		}

@@ -230,10 +230,10 @@ func TestIndexValueTypes(t *testing.T) {
 				},
 				Dates: []store.Date{{Param: "date", Low: utc("2020-05-01T08:00:00Z"), High: OpenHigh}},
 				References: []store.Reference{
-					{Param: "patient", TargetType: "Patient", TargetID: "p9", URL: "http://other.example/fhir/Patient/p9"},
-					{Param: "subject", TargetType: "Patient", TargetID: "p9", URL: "http://other.example/fhir/Patient/p9"},
+					{Param: "patient", URL: "http://other.example/fhir/Patient/p9"},
+					{Param: "subject", URL: "http://other.example/fhir/Patient/p9"},
 				},
-				Compartments: []store.CompartmentRef{{Type: "Encounter", ID: "e1"}, {Type: "Patient", ID: "p9"}},
+				Compartments: []store.CompartmentRef{{Type: "Encounter", ID: "e1"}},
 			},
 		},
 		{
@@ -241,8 +241,7 @@ func TestIndexValueTypes(t *testing.T) {
 			res:    `{"resourceType":"QuestionnaireResponse","id":"q1","status":"completed","questionnaire":"http://example.org/Questionnaire/phq9|2.0","author":{"reference":"#p1"}}`,
 			params: []string{"questionnaire", "author"},
 			want: store.Index{
-				References: []store.Reference{{Param: "questionnaire", TargetType: "Questionnaire", TargetID: "phq9",
-					URL: "http://example.org/Questionnaire/phq9", Version: "2.0"}},
+				References: []store.Reference{{Param: "questionnaire", URL: "http://example.org/Questionnaire/phq9", Version: "2.0"}},
 			},
 		},
 		{
@@ -309,6 +308,26 @@ func TestIndexValueTypes(t *testing.T) {
 				t.Errorf("Index (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestIndexOwnBaseURL(t *testing.T) {
+	res := mustParse(t, `{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},"subject":{"reference":"https://ehr.example/fhir/Patient/p1"},"performer":[{"reference":"https://other.example/fhir/Practitioner/d1"}]}`)
+	got, err := testIndexer(t).WithBaseURL("https://ehr.example/fhir").Index(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = only(got, "subject", "patient", "performer")
+	want := store.Index{
+		References: []store.Reference{
+			{Param: "patient", TargetType: "Patient", TargetID: "p1"},
+			{Param: "performer", URL: "https://other.example/fhir/Practitioner/d1"},
+			{Param: "subject", TargetType: "Patient", TargetID: "p1"},
+		},
+		Compartments: []store.CompartmentRef{{Type: "Patient", ID: "p1"}},
+	}
+	if diff := cmp.Diff(want, got, indexCmp...); diff != "" {
+		t.Errorf("Index (-want +got):\n%s", diff)
 	}
 }
 

@@ -56,6 +56,9 @@ type Tx struct {
 	now     time.Time
 	writes  []store.Write
 	pending map[key]int // index into writes
+	// fetched holds current versions read ahead by Prefetch; a nil value
+	// records that the resource does not exist.
+	fetched map[key]*store.Record
 }
 
 // Now is the transaction's timestamp: the lastUpdated of all it writes.
@@ -63,14 +66,55 @@ func (tx *Tx) Now() time.Time { return tx.now }
 
 // read returns the current version as this transaction sees it.
 func (tx *Tx) read(ctx context.Context, typ, id string) (*store.Record, error) {
-	if i, ok := tx.pending[key{typ, id}]; ok {
+	k := key{typ, id}
+	if i, ok := tx.pending[k]; ok {
 		rec := tx.writes[i].Record
 		if rec.Deleted {
 			return &rec, errs.E(errs.Gone, "read "+typ+"/"+id)
 		}
 		return &rec, nil
 	}
+	if rec, ok := tx.fetched[k]; ok {
+		switch {
+		case rec == nil:
+			return nil, errs.E(errs.NotFound, "read "+typ+"/"+id)
+		case rec.Deleted:
+			return rec, errs.E(errs.Gone, "read "+typ+"/"+id)
+		}
+		return rec, nil
+	}
 	return tx.st.Read(ctx, typ, id)
+}
+
+// Prefetch reads the current versions of resources the transaction is
+// about to write, in one round trip instead of one each (a Bundle of 700
+// updates otherwise waits for 700 reads).
+func (tx *Tx) Prefetch(ctx context.Context, refs []store.Ref) error {
+	var todo []store.Ref
+	for _, r := range refs {
+		k := key{r.Type, r.ID}
+		if _, ok := tx.fetched[k]; ok {
+			continue
+		}
+		if _, ok := tx.pending[k]; ok {
+			continue
+		}
+		todo = append(todo, r)
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	recs, err := tx.st.ReadMany(ctx, todo)
+	if err != nil {
+		return errs.E("prefetch", err)
+	}
+	if tx.fetched == nil {
+		tx.fetched = make(map[key]*store.Record, len(todo))
+	}
+	for _, r := range todo {
+		tx.fetched[key{r.Type, r.ID}] = recs[r]
+	}
+	return nil
 }
 
 // Read returns the current version of typ/id inside the transaction.
@@ -147,11 +191,11 @@ func (tx *Tx) Create(ctx context.Context, res map[string]any, opts CreateOptions
 	if id == "" {
 		id = NewID()
 	}
-	if _, err := tx.read(ctx, typ, id); !errs.Is(err, errs.NotFound) {
-		if err == nil || errs.Is(err, errs.Gone) {
-			return nil, errs.E(op, errs.Conflict, fmt.Sprintf("%s/%s already exists", typ, id))
-		}
-		return nil, errs.E(op, err)
+	// The id is fresh (or pre-assigned from a fresh one), so there is
+	// nothing to read: the store refuses version 1 of an existing resource
+	// with a conflict. Only this transaction's own writes need a look.
+	if _, ok := tx.pending[key{typ, id}]; ok {
+		return nil, errs.E(op, errs.Conflict, fmt.Sprintf("%s/%s is already written in this transaction", typ, id))
 	}
 	rec, err := tx.put(typ, id, 1, store.MethodCreate, res)
 	if err != nil {

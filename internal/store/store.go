@@ -77,6 +77,10 @@ type Tx interface {
 	// Read returns the current version (see Store.Read) and locks the
 	// resource against concurrent writers until the transaction ends.
 	Read(ctx context.Context, typ, id string) (*Record, error)
+	// ReadMany reads the current versions of several resources in one round
+	// trip, locking them like Read. Resources that do not exist are absent
+	// from the map; deleted ones are present with Deleted set.
+	ReadMany(ctx context.Context, refs []Ref) (map[Ref]*Record, error)
 	// Search runs a query inside the transaction (conditional operations).
 	Search(ctx context.Context, q *Query) (*Result, error)
 	// Put stores new versions. Each Write's Version must be exactly one more
@@ -87,6 +91,12 @@ type Tx interface {
 	// Now returns the transaction's timestamp: every version written in one
 	// transaction shares it (UTC, truncated to microseconds).
 	Now() time.Time
+}
+
+// Ref names a resource.
+type Ref struct {
+	Type string
+	ID   string
 }
 
 // HistoryQuery selects versions: all resources (Type ""), one type, or one

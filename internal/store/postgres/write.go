@@ -227,3 +227,48 @@ func queueVersions(b *pgx.Batch, writes []store.Write, states map[key]*state) {
 		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::boolean[], $7::smallint[], $8::bytea[])`,
 		rkeys, vers, types, ids, lus, dels, methods, bodies)
 }
+
+const readManySQL = `SELECT r.type, r.id, r.version, r.last_updated, r.deleted, v.method, v.json
+FROM resources r
+JOIN unnest($1::text[], $2::text[]) AS k(type, id) ON r.type = k.type AND r.id = k.id
+JOIN versions v ON v.rkey = r.rkey AND v.version = r.version`
+
+// ReadMany locks the resources rows (in key order, so concurrent batches
+// cannot deadlock) and then reads their current versions in a second
+// statement, for the reason Read gives.
+func (t *tx) ReadMany(ctx context.Context, refs []store.Ref) (map[store.Ref]*store.Record, error) {
+	out := make(map[store.Ref]*store.Record, len(refs))
+	if len(refs) == 0 {
+		return out, nil
+	}
+	sorted := slices.Clone(refs)
+	slices.SortFunc(sorted, func(a, b store.Ref) int { return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.ID, b.ID)) })
+	sorted = slices.Compact(sorted)
+	types, ids := make([]string, len(sorted)), make([]string, len(sorted))
+	for i, r := range sorted {
+		types[i], ids[i] = r.Type, r.ID
+	}
+	if _, err := t.tx.Exec(ctx, `SELECT 1 FROM resources r
+		JOIN unnest($1::text[], $2::text[]) AS k(type, id) ON r.type = k.type AND r.id = k.id
+		ORDER BY r.type, r.id FOR UPDATE OF r`, types, ids); err != nil {
+		return nil, errs.E("read many", mapErr(err), err)
+	}
+	rows, err := t.tx.Query(ctx, readManySQL, types, ids)
+	if err != nil {
+		return nil, errs.E("read many", mapErr(err), err)
+	}
+	var typ, id string
+	var ver, lu int64
+	var del bool
+	var method int16
+	var body []byte
+	_, err = pgx.ForEachRow(rows, []any{&typ, &id, &ver, &lu, &del, &method, &body}, func() error {
+		out[store.Ref{Type: typ, ID: id}] = &store.Record{Type: typ, ID: id, Version: ver,
+			LastUpdated: sqlgen.FromMicros(lu), Deleted: del, Method: store.Method(method), JSON: slices.Clone(body)}
+		return nil
+	})
+	if err != nil {
+		return nil, errs.E("read many", mapErr(err), err)
+	}
+	return out, nil
+}

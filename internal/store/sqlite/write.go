@@ -63,45 +63,142 @@ func (w *writeStmts) close() {
 	}
 }
 
-// InTx runs fn in one write transaction. Writers are serialized by the single
-// writer connection, so there are no serialization failures to retry.
+// InTx runs fn optimistically. Its reads and searches use a read-only
+// snapshot on a reader connection, so the CPU-bound work of concurrent
+// transactions (validation, indexing, serialisation in the layers above)
+// runs in parallel; only Put takes the single writer connection. Put checks
+// every version against the latest commit, so a transaction whose snapshot
+// went stale fails with a conflict and runs again, up to maxAttempts times,
+// as a serialization failure would on PostgreSQL.
 func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
-	sqlTx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return errs.E("begin transaction", mapErr(err), err)
+	const maxAttempts = 4
+	for attempt := 1; ; attempt++ {
+		err := s.inTx(ctx, fn)
+		if err == nil || attempt == maxAttempts || !errors.Is(err, errStale) {
+			return err
+		}
 	}
-	t := &tx{s: s, tx: sqlTx, now: s.now()}
+}
+
+// errStale marks a conflict caused by reads that another transaction made
+// stale; InTx retries those.
+var errStale = errors.New("a concurrent transaction changed what this one read")
+
+func (s *Store) inTx(ctx context.Context, fn func(store.Tx) error) error {
+	t := &tx{s: s, now: s.now()}
+	defer t.endRead()
 	if err := fn(t); err != nil {
-		sqlTx.Rollback()
+		if t.wtx != nil {
+			t.wtx.Rollback()
+		}
 		return err
 	}
-	if err := sqlTx.Commit(); err != nil {
+	if t.wtx == nil {
+		return nil
+	}
+	if err := t.wtx.Commit(); err != nil {
 		return errs.E("commit", mapErr(err), err)
 	}
 	return nil
 }
 
+// tx is a transaction: rtx is the read snapshot used until the first Put,
+// wtx the write transaction on the writer connection from then on.
 type tx struct {
-	s   *Store
-	tx  *sql.Tx
-	now time.Time
+	s        *Store
+	rtx, wtx *sql.Tx
+	read     bool // something was read before the first Put
+	now      time.Time
 }
 
 func (t *tx) Now() time.Time { return t.now }
 
-// Read reads inside the transaction; the single writer already excludes
-// other writers, which is the lock Tx.Read promises.
+// q returns where reads go: the write transaction once it exists (reads see
+// the transaction's own writes), else the read snapshot.
+func (t *tx) q(ctx context.Context) (querier, error) {
+	if t.wtx != nil {
+		return t.wtx, nil
+	}
+	if t.rtx == nil {
+		rtx, err := t.s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return nil, errs.E("begin read", mapErr(err), err)
+		}
+		t.rtx = rtx
+	}
+	t.read = true
+	return t.rtx, nil
+}
+
+func (t *tx) endRead() {
+	if t.rtx != nil {
+		t.rtx.Rollback()
+		t.rtx = nil
+	}
+}
+
+// Read reads the current version. There is no lock to take: Put verifies
+// that nothing read has changed.
 func (t *tx) Read(ctx context.Context, typ, id string) (*store.Record, error) {
-	return read(ctx, t.tx, typ, id)
+	q, err := t.q(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return read(ctx, q, typ, id)
+}
+
+// ReadMany reads several current versions.
+func (t *tx) ReadMany(ctx context.Context, refs []store.Ref) (map[store.Ref]*store.Record, error) {
+	q, err := t.q(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[store.Ref]*store.Record, len(refs))
+	for _, r := range refs {
+		rec, err := read(ctx, q, r.Type, r.ID)
+		switch {
+		case err == nil, errs.Is(err, errs.Gone):
+			out[r] = rec
+		case errs.Is(err, errs.NotFound):
+		default:
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func (t *tx) Search(ctx context.Context, q *store.Query) (*store.Result, error) {
-	return search(ctx, t.tx, q)
+	qr, err := t.q(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return search(ctx, qr, q)
+}
+
+// begin ends the read snapshot (so a waiting writer holds no reader
+// connection) and takes the writer connection.
+func (t *tx) begin(ctx context.Context) error {
+	if t.wtx != nil {
+		return nil
+	}
+	t.endRead()
+	wtx, err := t.s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return errs.E("begin transaction", mapErr(err), err)
+	}
+	t.wtx = wtx
+	return nil
 }
 
 // Put writes versions in order; a resource may appear more than once.
 func (t *tx) Put(ctx context.Context, writes []store.Write) error {
-	st := func(s *sql.Stmt) *sql.Stmt { return t.tx.StmtContext(ctx, s) }
+	if len(writes) == 0 {
+		return nil
+	}
+	if err := t.begin(ctx); err != nil {
+		return err
+	}
+	st := func(s *sql.Stmt) *sql.Stmt { return t.wtx.StmtContext(ctx, s) }
 	stmt := &t.s.stmt
 	for i := range writes {
 		w := &writes[i]
@@ -113,7 +210,11 @@ func (t *tx) Put(ctx context.Context, writes []store.Write) error {
 			return errs.E(op, mapErr(err), err)
 		}
 		if w.Version != cur+1 {
-			return errs.E(op, errs.Conflict, fmt.Errorf("version %d does not follow current version %d", w.Version, cur))
+			err := fmt.Errorf("version %d does not follow current version %d", w.Version, cur)
+			if t.read {
+				err = fmt.Errorf("%w: %w", errStale, err)
+			}
+			return errs.E(op, errs.Conflict, err)
 		}
 		lu := sqlgen.Micros(w.LastUpdated)
 		if exists {
@@ -156,7 +257,7 @@ func (t *tx) insertIndex(ctx context.Context, rkey int64, typ string, r *sqlgen.
 		if n == 0 {
 			return nil
 		}
-		ts := t.tx.StmtContext(ctx, s)
+		ts := t.wtx.StmtContext(ctx, s)
 		for i := 0; i < n; i++ {
 			if _, err := ts.ExecContext(ctx, args(i)...); err != nil {
 				return err

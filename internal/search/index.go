@@ -208,7 +208,11 @@ func (ix *Indexer) evaluatorFor(rt, expr string, relative bool, compile func(str
 			simple = false
 			break
 		}
-		if !relative && !ix.d.IsSubtype(rt, pe.root) {
+		if !relative && ix.d.Type(pe.root) == nil {
+			// A branch without a type name ("name | alias" on
+			// InsurancePlan) starts from the resource itself.
+			pe = parsePath(br, true)
+		} else if !relative && !ix.d.IsSubtype(rt, pe.root) {
 			continue
 		}
 		ev.paths = append(ev.paths, pe)

@@ -287,6 +287,15 @@ func TestIndexValueTypes(t *testing.T) {
 			},
 		},
 		{
+			name:   "expression without a type name",
+			res:    `{"resourceType":"InsurancePlan","id":"i1","name":"Gold Plan","alias":["GP"]}`,
+			params: []string{"name"},
+			want: store.Index{Strings: []store.String{
+				{Param: "name", Norm: "gold plan", Exact: "Gold Plan"},
+				{Param: "name", Norm: "gp", Exact: "GP"},
+			}},
+		},
+		{
 			name:   "RiskAssessment probability number",
 			res:    `{"resourceType":"RiskAssessment","id":"r1","status":"final","subject":{"reference":"Patient/p1"},"prediction":[{"probabilityDecimal":0.02}]}`,
 			params: []string{"probability"},
@@ -449,5 +458,30 @@ func TestIndexBundles(t *testing.T) {
 				t.Error("no entries indexed")
 			}
 		})
+	}
+}
+
+// TestEveryParameterIndexed checks that every search parameter with an
+// expression is prepared for every type it applies to, and that nothing was
+// left out for an expression the engine could not compile.
+func TestEveryParameterIndexed(t *testing.T) {
+	d := defs.Default()
+	ix := testIndexer(t)
+	if u := ix.Unindexed(); len(u) > 0 {
+		t.Errorf("unindexed expressions: %v", u)
+	}
+	for _, rt := range d.ResourceTypes() {
+		have := map[string]bool{}
+		for _, p := range ix.byType[rt].params {
+			have[p.code] = true
+		}
+		for _, sp := range d.SearchParams(rt) {
+			if _, special := specialKind(sp.Code); special || sp.Expression == "" || sp.Type == "special" {
+				continue
+			}
+			if !have[sp.Code] {
+				t.Errorf("%s.%s (%s) is not indexed", rt, sp.Code, sp.Expression)
+			}
+		}
 	}
 }

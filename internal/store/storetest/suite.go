@@ -32,6 +32,8 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentCreators", testConcurrentCreators},
 		{"TxAtomicity", testTxAtomicity},
 		{"TxReadsOwnWrites", testTxReadsOwnWrites},
+		{"ReadMany", testReadMany},
+		{"StaleReadConflicts", testStaleReadConflicts},
 		{"IndexReplaced", testIndexReplaced},
 		{"Search", testSearch},
 		{"Sort", testSort},
@@ -323,6 +325,96 @@ func testTxReadsOwnWrites(t *testing.T, s store.Store) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testReadMany: one call returns the current version of each existing
+// resource, deleted ones marked, missing ones absent.
+func testReadMany(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mustPut(t, s, write("Patient", "a", 1, store.Index{}), write("Patient", "b", 1, store.Index{}))
+	mustPut(t, s, write("Patient", "a", 2, store.Index{}), deletion("Patient", "b", 2))
+	var got map[store.Ref]*store.Record
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		got, err = tx.ReadMany(ctx, []store.Ref{{Type: "Patient", ID: "a"}, {Type: "Patient", ID: "b"},
+			{Type: "Patient", ID: "missing"}, {Type: "Patient", ID: "a"}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("ReadMany returned %d records, want 2: %v", len(got), got)
+	}
+	if a := got[store.Ref{Type: "Patient", ID: "a"}]; a == nil || a.Version != 2 || a.Deleted || string(a.JSON) != string(body("Patient", "a", 2)) {
+		t.Errorf("Patient/a = %+v, want version 2 with its JSON", a)
+	}
+	if b := got[store.Ref{Type: "Patient", ID: "b"}]; b == nil || b.Version != 2 || !b.Deleted {
+		t.Errorf("Patient/b = %+v, want the deletion marker at version 2", b)
+	}
+}
+
+// testStaleReadConflicts: a transaction that read version 1 and writes
+// version 2 after another transaction committed version 2 must not
+// overwrite it; the store reports a conflict (the stores may first run the
+// transaction again, and then it sees version 2).
+func testStaleReadConflicts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mustPut(t, s, write("Patient", "a", 1, store.Index{}))
+	attempts, blocked := 0, false
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		attempts++
+		cur, err := tx.Read(ctx, "Patient", "a")
+		if err != nil {
+			return err
+		}
+		if attempts == 1 {
+			// Another writer commits in between (on a store that locks on
+			// Read this would wait, so it runs only where it cannot block).
+			done := make(chan error, 1)
+			go func() { done <- put(ctx, s, write("Patient", "a", 2, store.Index{})) }()
+			select {
+			case err := <-done:
+				if err != nil {
+					return err
+				}
+			case <-time.After(200 * time.Millisecond):
+				// Blocked by our lock: release it by finishing with the
+				// version we read, then let the other writer conflict.
+				w := write("Patient", "a", cur.Version+1, store.Index{})
+				w.LastUpdated = tx.Now()
+				if err := tx.Put(ctx, []store.Write{w}); err != nil {
+					return err
+				}
+				blocked = true
+				go func() { <-done }()
+				return nil
+			}
+		}
+		w := write("Patient", "a", cur.Version+1, store.Index{})
+		w.LastUpdated = tx.Now()
+		return tx.Put(ctx, []store.Write{w})
+	})
+	if err != nil && errs.KindOf(err) != errs.Conflict {
+		t.Fatalf("InTx: %v (kind %v), want success after a retry or a conflict", err, errs.KindOf(err))
+	}
+	// Whatever happened, the versions are contiguous and nothing was lost.
+	page, herr := s.History(ctx, store.HistoryQuery{Type: "Patient", ID: "a"})
+	if herr != nil {
+		t.Fatal(herr)
+	}
+	for i, r := range page.Records {
+		if want := int64(len(page.Records) - i); r.Version != want {
+			t.Fatalf("history versions %v are not contiguous", page.Records)
+		}
+	}
+	want := 3 // the other writer's version 2, then ours after a retry
+	if blocked {
+		want = 2 // ours; the other writer's blind version 2 conflicted
+	}
+	if err == nil && len(page.Records) != want {
+		t.Errorf("history has %d versions, want %d", len(page.Records), want)
 	}
 }
 

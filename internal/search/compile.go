@@ -81,7 +81,6 @@ var notSupported = map[string]string{
 	"_content": "full-text search (_content) is not supported",
 	"_filter":  "_filter is not supported",
 	"_query":   "named queries (_query) are not supported",
-	"_list":    "_list is not supported",
 }
 
 // Compile turns the URL search parameters of a search on type typ ("" for
@@ -208,13 +207,31 @@ func (cp *compilation) param(key, value string) {
 			return
 		}
 	}
-	cl, _, err := cp.c.clause(cp.types, key, value)
+	ckey := key
+	if name == "_list" {
+		if strings.HasPrefix(value, "$") {
+			cp.fail(key, unsupportedf("functional lists (%s) are not supported", value))
+			return
+		}
+		ckey = listAsHas(key)
+	}
+	cl, _, err := cp.c.clause(cp.types, ckey, value)
 	if err != nil {
 		cp.fail(key, err)
 		return
 	}
 	cp.out.Query.Where = append(cp.out.Query.Where, cl)
 	cp.out.SelfLink.Add(key, value)
+}
+
+// listAsHas rewrites _list=id (https://hl7.org/fhir/R4/search.html#list:
+// resources referenced by the entries of List/id) as the reverse chain
+// _has:List:item:_id=id.
+func listAsHas(key string) string {
+	if key != "_list" {
+		return key // a modifier: refused as unknown by the lookup
+	}
+	return "_has:List:item:_id"
 }
 
 // CompartmentClause is the clause that restricts a search to the resources

@@ -211,6 +211,13 @@ func TestCompileWhere(t *testing.T) {
 				}}})},
 			}}})}},
 
+		// _list (search.html#list) as a reverse chain from List.item
+		{name: "_list", typ: "Condition", query: "_list=l1",
+			want: []store.Clause{or(store.Predicate{Param: "_has", Kind: store.KindReference, Has: &store.Has{Param: "item", Query: &store.Query{
+				Types: []string{"List"},
+				Where: []store.Clause{or(store.Predicate{Param: "_id", Kind: store.KindID, AnySystem: true, Code: "l1"})},
+			}}})}},
+
 		// system-level search
 		{name: "system-level _type and _id", typ: "", query: "_type=Patient,Observation&_id=x",
 			want: []store.Clause{or(store.Predicate{Param: "_id", Kind: store.KindID, AnySystem: true, Code: "x"})}},
@@ -271,7 +278,8 @@ func TestCompileErrors(t *testing.T) {
 		{"_content", "Patient", "_content=x", errs.NotSupported, "_content"},
 		{"_filter", "Patient", "_filter=name eq x", errs.NotSupported, "_filter"},
 		{"_query", "Patient", "_query=x", errs.NotSupported, "_query"},
-		{"_list", "Patient", "_list=l1", errs.NotSupported, "_list"},
+		{"functional _list", "Patient", "_list=$current-problems", errs.NotSupported, "_list"},
+		{"bad _list id", "Patient", "_list=a b", errs.Invalid, "_list"},
 		{"_contained", "Patient", "_contained=true", errs.NotSupported, "_contained"},
 		{"bad _count", "Patient", "_count=-1", errs.Invalid, "_count"},
 		{"bad _summary", "Patient", "_summary=some", errs.Invalid, "_summary"},

@@ -45,6 +45,7 @@ func TestSearchOverSQLite(t *testing.T) {
 	}
 	for _, js := range []string{
 		`{"resourceType":"Encounter","id":"npi","status":"finished","class":{"code":"AMB"},"participant":[{"individual":{"identifier":{"system":"http://hl7.org/fhir/sid/us-npi","value":"9999913394"}}}]}`,
+		`{"resourceType":"List","id":"l1","status":"current","mode":"working","entry":[{"item":{"reference":"Patient/example"}},{"item":{"reference":"Observation/f001"}}]}`,
 		`{"resourceType":"Patient","id":"accent","name":[{"family":"Müller","given":["Zoë"]}],"birthDate":"2001"}`,
 	} {
 		res := mustParse(t, js)
@@ -110,6 +111,7 @@ func TestSearchOverSQLite(t *testing.T) {
 		{"reverse chain", "Patient", "_has:Observation:patient:code=29463-7", []string{"Patient/example"}},
 		{"compartment", "Observation", "", []string{"Observation/blood-pressure", "Observation/example"}},
 		{"_id", "Patient", "_id=example,f001", []string{"Patient/example", "Patient/f001"}},
+		{"_list", "Patient", "_list=l1", []string{"Patient/example"}},
 		{"reference :identifier", "Encounter", "participant:identifier=http://hl7.org/fhir/sid/us-npi|9999913394", []string{"Encounter/npi"}},
 		{"string without accents", "Patient", "name=zoe&family=MULLER", []string{"Patient/accent"}},
 		{"string with accents", "Patient", "family:exact=Müller", []string{"Patient/accent"}},

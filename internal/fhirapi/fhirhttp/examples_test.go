@@ -63,9 +63,11 @@ func withoutServerMeta(res map[string]any) map[string]any {
 // TestExamplesRoundTrip stores every example of the specification through
 // the HTTP API (PUT with its id, or POST without one), reads it back and
 // compares, and checks that $validate accepts it.
-func TestExamplesRoundTrip(t *testing.T) {
+func TestExamplesRoundTrip(t *testing.T) { bothStores(t, testExamplesRoundTrip) }
+
+func testExamplesRoundTrip(t *testing.T, o envOptions) {
 	files := exampleFiles(t)
-	e := newEnv(t)
+	e := newEnv(t, o)
 	var stored, validated, refused, failed int
 	for _, f := range files {
 		raw, err := os.ReadFile(f)

@@ -9,6 +9,7 @@ import (
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/repo"
+	"github.com/openchart/openchart/internal/store"
 )
 
 // methodOrder is the processing order of a transaction
@@ -32,6 +33,9 @@ func (a *API) transaction(ctx context.Context, raw []any, base string, prefer Pr
 	err := a.repo.InTx(ctx, func(tx *repo.Tx) error {
 		refs, err := a.resolveIdentities(ctx, tx, entries)
 		if err != nil {
+			return err
+		}
+		if err := prefetch(ctx, tx, entries); err != nil {
 			return err
 		}
 		for _, e := range entries {
@@ -250,4 +254,16 @@ func (a *API) execStandalone(ctx context.Context, e *entry) (resp *Response, err
 		return err
 	})
 	return resp, err
+}
+
+// prefetch reads the current version of every resource the entries name,
+// in one round trip, before they are processed one by one.
+func prefetch(ctx context.Context, tx *repo.Tx, entries []*entry) error {
+	refs := make([]store.Ref, 0, len(entries))
+	for _, e := range entries {
+		if e.id != "" && e.req.Type != "" && e.existing == nil {
+			refs = append(refs, store.Ref{Type: e.req.Type, ID: e.id})
+		}
+	}
+	return tx.Prefetch(ctx, refs)
 }

@@ -93,7 +93,7 @@ func assemble(d *defs.Definitions, st store.Store, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("compiling search parameters: %w", err)
 	}
 	comp := search.NewCompiler(d)
-	val := validate.New(d, validate.Options{})
+	val := validate.New(d, validate.Options{Invariants: validate.FHIRPathInvariants(d)})
 	r, err := repo.New(repo.Config{
 		Store:        st,
 		Validator:    val,

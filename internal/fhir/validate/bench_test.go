@@ -9,8 +9,15 @@ import (
 // BenchmarkValidateSyntheaBundleEntries validates the entries of a few
 // Synthea bundles, one resource at a time as a bulk import would.
 func BenchmarkValidateSyntheaBundleEntries(b *testing.B) {
+	b.Run("structure", func(b *testing.B) { benchValidate(b, Options{}) })
+	b.Run("with-invariants", func(b *testing.B) {
+		benchValidate(b, Options{Invariants: FHIRPathInvariants(defs.Default())})
+	})
+}
+
+func benchValidate(b *testing.B, opts Options) {
 	res := syntheaResources(b, 6)
-	v := New(defs.Default(), Options{})
+	v := New(defs.Default(), opts)
 	b.ReportAllocs()
 	b.ResetTimer()
 	n := 0

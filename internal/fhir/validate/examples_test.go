@@ -38,7 +38,8 @@ func TestSpecExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	sort.Strings(files)
-	v := New(defs.Default(), Options{})
+	// With the FHIRPath invariants on, as the server runs.
+	v := New(defs.Default(), Options{Invariants: FHIRPathInvariants(defs.Default())})
 	valid := 0
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -74,7 +75,7 @@ func TestSynthea(t *testing.T) {
 		n = 6
 	}
 	res := syntheaResources(t, n)
-	v := New(defs.Default(), Options{})
+	v := New(defs.Default(), Options{Invariants: FHIRPathInvariants(defs.Default())})
 	for i, r := range res {
 		if issues := v.Validate(r); HasErrors(issues) {
 			t.Errorf("resource %d (%s/%v):\n%s", i, r["resourceType"], r["id"], formatIssues(issues))

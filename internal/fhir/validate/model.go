@@ -88,9 +88,14 @@ var structural = map[string]bool{
 }
 
 // advisory lists invariants whose findings are reported as warnings whatever
-// their declared severity: dom-6 (a resource should have narrative) is best
-// practice, not a rule.
-var advisory = map[string]bool{"dom-6": true}
+// their declared severity:
+//   - dom-6 (a resource should have narrative) is best practice, not a rule;
+//   - que-7 in R4 reads "answer is Boolean", which under FHIRPath's type
+//     rules is never true for a FHIR boolean (System.Boolean is not
+//     FHIR.boolean), so it would reject every exists-operator enableWhen,
+//     the specification's own examples included; later versions correct it
+//     to "answer is boolean".
+var advisory = map[string]bool{"dom-6": true, "que-7": true}
 
 func (v *Validator) buildModel() {
 	v.types = map[string]*typeInfo{}

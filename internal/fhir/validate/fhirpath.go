@@ -1,0 +1,46 @@
+package validate
+
+import (
+	"sync"
+
+	"github.com/openchart/openchart/internal/fhirpath"
+)
+
+// FHIRPathInvariants returns an InvariantFunc that evaluates constraint
+// expressions with the FHIRPath engine (https://hl7.org/fhir/R4/conformance-rules.html#constraints).
+// Each expression is compiled once and shared by all callers. A constraint
+// holds when its expression yields true or nothing; an expression that does
+// not compile or fails to evaluate is reported by the validator as a
+// warning, never silently passed.
+func FHIRPathInvariants(m fhirpath.Model) InvariantFunc {
+	var cache sync.Map // expression -> *compiled
+	type compiled struct {
+		expr *fhirpath.Expression
+		err  error
+	}
+	return func(expr string, res map[string]any, node any, nodeType string) (bool, error) {
+		v, ok := cache.Load(expr)
+		if !ok {
+			e, err := fhirpath.Compile(expr)
+			v, _ = cache.LoadOrStore(expr, &compiled{e, err})
+		}
+		c := v.(*compiled)
+		if c.err != nil {
+			return false, c.err
+		}
+		opts := &fhirpath.Options{
+			Model:     m,
+			Resolve:   fhirpath.ReferenceStub,
+			Variables: map[string]any{"resource": res, "rootResource": res},
+		}
+		out, err := c.expr.Evaluate(fhirpath.NodeValue(node, nodeType), opts)
+		if err != nil {
+			return false, err
+		}
+		if len(out) == 0 {
+			return true, nil
+		}
+		b, isBool := out[0].Primitive()
+		return len(out) == 1 && isBool && b == true, nil
+	}
+}

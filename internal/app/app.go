@@ -99,7 +99,7 @@ func assemble(d *defs.Definitions, st store.Store, cfg Config) (*App, error) {
 		Validator:    val,
 		Indexer:      ix,
 		Criteria:     criteria{comp},
-		ResourceType: d.IsResource,
+		ResourceType: concreteTypes(d),
 	})
 	if err != nil {
 		return nil, err
@@ -133,4 +133,14 @@ func (c criteria) Criteria(typ string, params url.Values) (*store.Query, error) 
 		return nil, err
 	}
 	return compiled.Query, nil
+}
+
+// concreteTypes reports whether a name is a resource type that can have
+// instances: not the abstract Resource and DomainResource.
+func concreteTypes(d *defs.Definitions) func(string) bool {
+	set := map[string]bool{}
+	for _, t := range d.ResourceTypes() {
+		set[t] = true
+	}
+	return func(name string) bool { return set[name] }
 }

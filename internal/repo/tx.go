@@ -366,7 +366,7 @@ func (tx *Tx) put(typ, id string, version int64, method store.Method, res map[st
 	meta["versionId"] = strconv.FormatInt(version, 10)
 	meta["lastUpdated"] = formatInstant(tx.now)
 	if issues := tx.r.validator.Validate(res); hasErrors(issues) {
-		return nil, errs.E(errs.Invalid, fmt.Sprintf("%s failed validation: %s", typ, firstError(issues)), issues)
+		return nil, errs.E("validate "+typ, errs.Invalid, fmt.Sprintf("%s failed validation: %s", typ, firstError(issues)), issues)
 	}
 	ix, err := tx.r.indexer.Index(res)
 	if err != nil {

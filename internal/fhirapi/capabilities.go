@@ -92,6 +92,9 @@ func (a *API) resourceCapability(typ string, revIncludes []string) map[string]an
 		"referencePolicy":   []any{"literal", "local"},
 		"operation":         []any{validateOp},
 	}
+	if typ == "Patient" {
+		rc["operation"] = []any{validateOp, everythingOp}
+	}
 	if len(params) > 0 {
 		rc["searchParam"] = params
 	}

@@ -13,7 +13,8 @@
 // written once. One file per interaction family: read.go, create.go,
 // update.go, delete.go, patch.go (JSON Patch) and fhirpatch.go (FHIRPath
 // Patch), history.go, search.go with include.go and subset.go, bundle.go
-// and transaction.go with refs.go, capabilities.go, validate.go.
+// and transaction.go with refs.go, capabilities.go, validate.go and
+// everything.go (Patient/$everything).
 //
 // Errors are internal/errs values; outcome.go maps their kinds to HTTP
 // status codes and OperationOutcome resources in one place. errs.Invalid is

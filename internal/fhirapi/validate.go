@@ -8,9 +8,11 @@ import (
 	"github.com/openchart/openchart/internal/fhir"
 )
 
-// operation routes $operations. Only $validate is implemented.
+// operation routes $operations: $validate and Patient/$everything.
 func (a *API) operation(ctx context.Context, req *Request) (*Response, error) {
 	switch req.Operation {
+	case "everything":
+		return a.everything(ctx, req)
 	case "validate":
 		if req.Type == "" || req.Compartment != "" || req.History || req.VersionID != "" {
 			break

@@ -176,7 +176,9 @@ func appendCoding(dst []store.Token, param string, m map[string]any) []store.Tok
 func appendStrings(dst []store.String, param string, v typed) []store.String {
 	add := func(s string) {
 		if s = strings.TrimSpace(s); s != "" {
-			dst = append(dst, store.String{Param: param, Norm: NormalizeString(s), Exact: s})
+			if norm := NormalizeString(s); norm != "" { // not only combining marks
+				dst = append(dst, store.String{Param: param, Norm: norm, Exact: s})
+			}
 		}
 	}
 	m, isObj := v.node.(map[string]any)

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/fhir/defs"
 )
 
@@ -66,5 +67,33 @@ func FuzzCompile(f *testing.F) {
 		if _, err := c.Compile(typ, params, false); err != nil {
 			t.Errorf("lenient Compile(%q, %q): %v", typ, query, err)
 		}
+	})
+}
+
+// FuzzIndex checks that no parseable resource makes the Indexer panic or
+// produce malformed rows.
+func FuzzIndex(f *testing.F) {
+	for _, s := range []string{
+		`{"resourceType":"Patient","id":"p","name":[{"family":"X","given":["a","b"]}],"birthDate":"2000-01","identifier":[{"system":"s","value":"v","type":{"coding":[{"code":"MR"}]}}]}`,
+		`{"resourceType":"Observation","id":"o","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"1"}]},"valueQuantity":{"value":1.50,"code":"mg","system":"http://unitsofmeasure.org"},"subject":{"reference":"Patient/p"},"effectivePeriod":{"start":"2020","end":"2021-02-03T04:05:06Z"},"component":[{"code":{"text":"c"},"valueRange":{"low":{"value":1}}}]}`,
+		`{"resourceType":"Encounter","id":"e","status":"finished","class":{"code":"AMB"},"participant":[{"individual":{"reference":"http://x/fhir/Practitioner/1","identifier":{"value":"n"}}}]}`,
+		`{"resourceType":"MedicationRequest","id":"m","status":"active","intent":"order","subject":{"reference":"#c"},"dosageInstruction":[{"timing":{"event":["2020-01-01T10:00:00+01:00"],"repeat":{"boundsPeriod":{"end":"2020"}}}}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	ix, err := NewIndexer(defs.Default())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		res, err := fhir.Parse(data, fhir.ParseOptions{})
+		if err != nil {
+			return
+		}
+		got, err := ix.Index(res)
+		if err != nil {
+			return
+		}
+		checkRows(t, "fuzzed resource", got)
 	})
 }

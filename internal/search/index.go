@@ -32,6 +32,20 @@ type Indexer struct {
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
+// release returns sc to the pool, dropping buffers grown by an unusually
+// large resource so that the pool does not keep them (or its nodes) alive.
+func (sc *scratch) release() {
+	const keep = 256
+	for _, b := range []*[]typed{&sc.a, &sc.b, &sc.vals, &sc.comp} {
+		if cap(*b) > keep {
+			*b = nil
+		} else {
+			clear((*b)[:cap(*b)])
+		}
+	}
+	scratchPool.Put(sc)
+}
+
 // typeIndex is what indexing one resource type needs, computed once.
 type typeIndex struct {
 	// hint sizes the row slices up front.
@@ -315,7 +329,7 @@ func (ix *Indexer) Index(res map[string]any) (store.Index, error) {
 		return out, errs.E("index", errs.Invalid, fmt.Sprintf("unknown resource type %q", typ))
 	}
 	sc := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(sc)
+	defer sc.release()
 	out.Tokens = make([]store.Token, 0, ti.hint.tokens)
 	out.References = make([]store.Reference, 0, ti.hint.refs)
 	for _, p := range ti.params {

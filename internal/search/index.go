@@ -49,7 +49,7 @@ func (sc *scratch) release() {
 // typeIndex is what indexing one resource type needs, computed once.
 type typeIndex struct {
 	// hint sizes the row slices up front.
-	hint struct{ tokens, refs int }
+	hint   struct{ tokens, refs int }
 	params []*indexParam
 	// compartments maps a reference parameter code to the compartment types
 	// its targets put the resource in.

@@ -279,6 +279,10 @@ func setAt(res map[string]any, loc string, v any) error {
 	return nil
 }
 
+// deleteAt removes the element at loc (with its primitive companion
+// "_key", https://hl7.org/fhir/R4/json.html#primitive), then the elements
+// the removal left empty: FHIR elements must have a value or children
+// (https://hl7.org/fhir/R4/json.html, "empty objects ... are not allowed").
 func deleteAt(res map[string]any, loc string) error {
 	obj, last, err := parentOf(res, loc)
 	if err != nil {
@@ -287,19 +291,89 @@ func deleteAt(res map[string]any, loc string) error {
 	if last.idx < 0 {
 		delete(obj, last.key)
 		delete(obj, "_"+last.key)
-		return nil
-	}
-	list, _ := obj[last.key].([]any)
-	if last.idx >= len(list) {
-		return fmt.Errorf("location %q not found", loc)
-	}
-	list = append(list[:last.idx:last.idx], list[last.idx+1:]...)
-	if len(list) == 0 {
-		delete(obj, last.key)
 	} else {
-		obj[last.key] = list
+		list, _ := obj[last.key].([]any)
+		if last.idx >= len(list) {
+			return fmt.Errorf("location %q not found", loc)
+		}
+		obj[last.key] = removeAt(list, last.idx)
+		if companion, ok := obj["_"+last.key].([]any); ok && last.idx < len(companion) {
+			obj["_"+last.key] = removeAt(companion, last.idx)
+		}
+		dropEmptyList(obj, last.key)
+		dropEmptyList(obj, "_"+last.key)
 	}
+	segs, _ := parseLocation(loc)
+	pruneEmpty(res, segs[:len(segs)-1])
 	return nil
+}
+
+func removeAt(list []any, i int) []any {
+	return append(list[:i:i], list[i+1:]...)
+}
+
+// dropEmptyList removes obj[key] when it is an empty list, or a companion
+// list holding only nulls.
+func dropEmptyList(obj map[string]any, key string) {
+	list, ok := obj[key].([]any)
+	if !ok {
+		return
+	}
+	for _, v := range list {
+		if v != nil {
+			return
+		}
+	}
+	delete(obj, key)
+}
+
+// pruneEmpty removes, deepest first, the objects along segs (a location
+// below res) that have no properties left.
+func pruneEmpty(res map[string]any, segs []seg) {
+	if len(segs) == 0 {
+		return
+	}
+	// Find the parent of the last step; stop if the path no longer exists.
+	cur := res
+	for _, s := range segs[:len(segs)-1] {
+		var next any = cur[s.key]
+		if s.idx >= 0 {
+			list, _ := next.([]any)
+			if s.idx >= len(list) {
+				return
+			}
+			next = list[s.idx]
+		}
+		m, ok := next.(map[string]any)
+		if !ok {
+			return
+		}
+		cur = m
+	}
+	last := segs[len(segs)-1]
+	var node any = cur[last.key]
+	if last.idx >= 0 {
+		list, _ := node.([]any)
+		if last.idx >= len(list) {
+			return
+		}
+		node = list[last.idx]
+	}
+	if m, ok := node.(map[string]any); !ok || len(m) > 0 {
+		return
+	}
+	if last.idx < 0 {
+		delete(cur, last.key)
+	} else {
+		list := cur[last.key].([]any)
+		cur[last.key] = removeAt(list, last.idx)
+		if companion, ok := cur["_"+last.key].([]any); ok && last.idx < len(companion) {
+			cur["_"+last.key] = removeAt(companion, last.idx)
+		}
+		dropEmptyList(cur, last.key)
+		dropEmptyList(cur, "_"+last.key)
+	}
+	pruneEmpty(res, segs[:len(segs)-1])
 }
 
 // listOp performs insert and move on the list the path selects.

@@ -7,13 +7,15 @@ import (
 	"io"
 	"time"
 
+	"github.com/openchart/openchart/internal/bench"
 	"github.com/openchart/openchart/internal/bench/scale"
 )
 
 const benchUsage = `Usage:
   openchart bench data --patients N --out DIR [--seed S] [--src DIR] [--format bundles|ndjson|both]
   openchart bench run  --target URL [--data DIR] [--db URL] [--clients 1,8,32] [--duration 10s]
-                       [--pid PID] [--json FILE] [--svg DIR]
+                       [--pid PID] [--skip-import] [--ndjson-store embedded|postgres]
+                       [--json FILE] [--svg DIR]
 `
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -24,6 +26,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	switch args[0] {
 	case "data":
 		return benchData(ctx, args[1:], stdout, stderr)
+	case "run":
+		return benchRun(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, benchUsage)
 		return nil
@@ -68,4 +72,46 @@ func benchData(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "%d NDJSON references could not be made literal.\n", m.Unresolved)
 	}
 	return nil
+}
+
+func benchRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench run", stderr)
+	target := fs.String("target", "http://127.0.0.1:8080", "URL of the running server (loopback only)")
+	data := fs.String("data", "", "data set made by 'openchart bench data' to import first")
+	db := fs.String("db", "", "PostgreSQL URL for the ceilings (COPY, pgbench) and the scratch database")
+	clients := fs.String("clients", "1,8,32", "concurrency levels")
+	duration := fs.Duration("duration", 10*time.Second, "time per query row and concurrency level")
+	pid := fs.Int("pid", 0, "server process id for RSS and CPU (default: found by the target's port)")
+	skipImport := fs.Bool("skip-import", false, "do not import (the data set is already loaded)")
+	ndjsonStore := fs.String("ndjson-store", "", "store of the in-process NDJSON import: embedded or postgres (default: postgres with --db)")
+	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
+	svgDir := fs.String("svg", "", "also write SVG charts of throughput and p99 latency into this directory")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return err
+		}
+		return usageError{err}
+	}
+	levels, err := bench.ParseClients(*clients)
+	if err != nil {
+		return usageError{err}
+	}
+	rep, err := bench.Run(ctx, bench.Config{
+		Target: *target, Data: *data, DB: *db, Clients: levels, Duration: *duration,
+		PID: *pid, SkipImport: *skipImport, NDJSONStore: *ndjsonStore, Log: stderr,
+	})
+	if rep != nil {
+		rep.WriteTable(stdout)
+		if *jsonOut != "" {
+			if werr := rep.WriteJSON(*jsonOut); werr != nil && err == nil {
+				err = werr
+			}
+		}
+		if *svgDir != "" {
+			if werr := rep.WriteSVG(*svgDir); werr != nil && err == nil {
+				err = werr
+			}
+		}
+	}
+	return err
 }

@@ -32,7 +32,10 @@ type Config struct {
 	// DataDir is the embedded store's directory (used when DB is empty).
 	DataDir string
 	// DB is a PostgreSQL URL; when set, PostgreSQL is the store.
-	DB      string
+	DB string
+	// BaseURL is the public base of the FHIR API ("https://ehr.example.org/fhir"):
+	// absolute references under it are indexed as local references.
+	BaseURL string
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics // optional: store timings are observed when set
 }
@@ -92,7 +95,9 @@ func assemble(d *defs.Definitions, st store.Store, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compiling search parameters: %w", err)
 	}
+	ix = ix.WithBaseURL(cfg.BaseURL)
 	comp := search.NewCompiler(d)
+	comp.BaseURL = cfg.BaseURL
 	val := validate.New(d, validate.Options{Invariants: validate.FHIRPathInvariants(d)})
 	r, err := repo.New(repo.Config{
 		Store:        st,

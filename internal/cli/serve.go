@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 
 	"github.com/openchart/openchart/internal/app"
 	"github.com/openchart/openchart/internal/fhirapi/fhirhttp"
@@ -19,6 +20,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sf.register(fs)
 	addr := fs.String("addr", envOr("OPENCHART_ADDR", "127.0.0.1:8080"), "address to listen on")
 	withDemo := fs.Bool("demo", false, "load the demo clinic (idempotent) before serving")
+	baseURL := fs.String("base-url", os.Getenv("OPENCHART_BASE_URL"), "public base URL of the FHIR API (default http://ADDR/fhir)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return err
@@ -32,6 +34,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	m := metrics.New()
 	cfg := sf.config(log)
 	cfg.Metrics = m
+	cfg.BaseURL = *baseURL
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "http://" + *addr + "/fhir"
+	}
 	a, err := app.Open(ctx, cfg)
 	if err != nil {
 		return err

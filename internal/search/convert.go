@@ -114,7 +114,7 @@ func appendTokens(d *defs.Definitions, dst []store.Token, param string, v typed)
 			// The concept's text serves :text; it rides on a row of the
 			// first coding (stores deduplicate on system|code), or stands
 			// alone when there is no coding.
-			t := store.Token{Param: param, Text: text}
+			t := store.Token{Param: param, Text: NormalizeString(text)}
 			if c := firstObj(m, "coding"); c != nil {
 				t.System, t.Code = str(c, "system"), str(c, "code")
 			}
@@ -167,7 +167,9 @@ func appendCoding(dst []store.Token, param string, m map[string]any) []store.Tok
 	if system == "" && code == "" && display == "" {
 		return dst
 	}
-	return append(dst, store.Token{Param: param, System: system, Code: code, Text: display})
+	// Text is folded like every string the :text modifier compares with
+	// (NormalizeString), so "Café" matches :text=cafe.
+	return append(dst, store.Token{Param: param, System: system, Code: code, Text: NormalizeString(display)})
 }
 
 // appendStrings converts a value into string rows

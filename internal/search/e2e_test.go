@@ -47,6 +47,7 @@ func TestSearchOverSQLite(t *testing.T) {
 		`{"resourceType":"Encounter","id":"npi","status":"finished","class":{"code":"AMB"},"participant":[{"individual":{"identifier":{"system":"http://hl7.org/fhir/sid/us-npi","value":"9999913394"}}}]}`,
 		`{"resourceType":"List","id":"l1","status":"current","mode":"working","entry":[{"item":{"reference":"Patient/example"}},{"item":{"reference":"Observation/f001"}}]}`,
 		`{"resourceType":"Patient","id":"accent","name":[{"family":"Müller","given":["Zoë"]}],"birthDate":"2001"}`,
+		`{"resourceType":"Observation","id":"cafe","status":"final","code":{"coding":[{"system":"urn:x","code":"c1","display":"Café au lait spots"}]}}`,
 	} {
 		res := mustParse(t, js)
 		rows, err := ix.Index(res)
@@ -80,6 +81,7 @@ func TestSearchOverSQLite(t *testing.T) {
 		{"token :not over several values", "Patient", "gender:not=male,other", []string{"Patient/accent"}},
 		{"token :in", "Patient", "gender:in=http://hl7.org/fhir/ValueSet/administrative-gender", []string{"Patient/example", "Patient/f001", "Patient/pat2"}},
 		{"token :text on display", "Observation", "code:text=body weight", []string{"Observation/example"}},
+		{"token :text folds accents", "Observation", "code:text=cafe au", []string{"Observation/cafe"}},
 		{"identifier", "Patient", "identifier=urn:oid:1.2.36.146.595.217.0.1|12345", []string{"Patient/example"}},
 		{"identifier :of-type", "Patient", "identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|12345", []string{"Patient/example"}},
 		{"string prefix, case and accents", "Patient", "family=CHALM", []string{"Patient/example"}},

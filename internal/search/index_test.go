@@ -137,10 +137,10 @@ func TestIndexExamples(t *testing.T) {
 			params: []string{"code", "value-quantity", "date", "subject", "patient", "encounter"},
 			want: store.Index{
 				Tokens: []store.Token{
-					{Param: "code", System: "http://loinc.org", Code: "29463-7", Text: "Body Weight"},
-					{Param: "code", System: "http://loinc.org", Code: "3141-9", Text: "Body weight Measured"},
-					{Param: "code", System: "http://snomed.info/sct", Code: "27113001", Text: "Body weight"},
-					{Param: "code", System: "http://acme.org/devices/clinical-codes", Code: "body-weight", Text: "Body Weight"},
+					{Param: "code", System: "http://loinc.org", Code: "29463-7", Text: "body weight"},
+					{Param: "code", System: "http://loinc.org", Code: "3141-9", Text: "body weight measured"},
+					{Param: "code", System: "http://snomed.info/sct", Code: "27113001", Text: "body weight"},
+					{Param: "code", System: "http://acme.org/devices/clinical-codes", Code: "body-weight", Text: "body weight"},
 				},
 				Dates: []store.Date{day("date", "2016-03-28")},
 				Quantities: []store.Quantity{{Param: "value-quantity", System: ucumSystem, Code: "[lb_av]", Unit: "lbs",
@@ -160,16 +160,16 @@ func TestIndexExamples(t *testing.T) {
 			want: store.Index{
 				Composites: []store.Composite{
 					{Param: "component-code-value-quantity", Components: []store.CompositePart{
-						{Token: &store.Token{Param: "component-code", System: "http://loinc.org", Code: "8480-6", Text: "Systolic blood pressure"}},
+						{Token: &store.Token{Param: "component-code", System: "http://loinc.org", Code: "8480-6", Text: "systolic blood pressure"}},
 						{Quantity: ptr(mmHg("component-value-quantity", "107", 106.5, 107.5))}}},
 					{Param: "component-code-value-quantity", Components: []store.CompositePart{
-						{Token: &store.Token{Param: "component-code", System: "http://snomed.info/sct", Code: "271649006", Text: "Systolic blood pressure"}},
+						{Token: &store.Token{Param: "component-code", System: "http://snomed.info/sct", Code: "271649006", Text: "systolic blood pressure"}},
 						{Quantity: ptr(mmHg("component-value-quantity", "107", 106.5, 107.5))}}},
 					{Param: "component-code-value-quantity", Components: []store.CompositePart{
-						{Token: &store.Token{Param: "component-code", System: "http://acme.org/devices/clinical-codes", Code: "bp-s", Text: "Systolic Blood pressure"}},
+						{Token: &store.Token{Param: "component-code", System: "http://acme.org/devices/clinical-codes", Code: "bp-s", Text: "systolic blood pressure"}},
 						{Quantity: ptr(mmHg("component-value-quantity", "107", 106.5, 107.5))}}},
 					{Param: "component-code-value-quantity", Components: []store.CompositePart{
-						{Token: &store.Token{Param: "component-code", System: "http://loinc.org", Code: "8462-4", Text: "Diastolic blood pressure"}},
+						{Token: &store.Token{Param: "component-code", System: "http://loinc.org", Code: "8462-4", Text: "diastolic blood pressure"}},
 						{Quantity: ptr(mmHg("component-value-quantity", "60", 59.5, 60.5))}}},
 				},
 				Compartments: []store.CompartmentRef{{Type: "Patient", ID: "example"}, {Type: "Practitioner", ID: "example"}},

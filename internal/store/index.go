@@ -34,8 +34,8 @@ type Token struct {
 }
 
 // String is a string value. Norm is the value normalized for the default
-// and :contains matches (lower case, accents and punctuation folded; see
-// search.NormalizeString); Exact is the value as written, for :exact.
+// and :contains matches (lower case, accents removed, white space collapsed;
+// see search.NormalizeString); Exact is the value as written, for :exact.
 type String struct {
 	Param string
 	Norm  string

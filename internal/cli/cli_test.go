@@ -1,0 +1,178 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Main(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestUsage(t *testing.T) {
+	const data = "DATA" // replaced by a fresh directory
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no command", nil, 2, "Usage:"},
+		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{"import without paths", []string{"import", "--data", data}, 2, "name at least one file"},
+		{"import of a missing file", []string{"import", "--data", data, "does-not-exist.json"}, 1, "no such file"},
+		{"import of a wrong kind of file", []string{"import", "--data", data, "cli.go"}, 1, "not a .json"},
+		{"bad flag", []string{"serve", "--nope"}, 2, "flag provided but not defined"},
+		{"version", []string{"version"}, 0, "openchart"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for i, a := range c.args {
+				if a == data {
+					c.args[i] = t.TempDir()
+				}
+			}
+			code, stdout, stderr := run(t, c.args...)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d (stderr %q)", code, c.code, stderr)
+			}
+			if !strings.Contains(stdout+stderr, c.want) {
+				t.Errorf("output %q lacks %q", stdout+stderr, c.want)
+			}
+		})
+	}
+}
+
+// TestImport runs `openchart import` on a Bundle and NDJSON files: a clean
+// import succeeds and counts per type, a second run duplicates nothing, and
+// a file with bad lines fails the command but keeps its good lines.
+func TestImport(t *testing.T) {
+	data := t.TempDir()
+	code, stdout, stderr := run(t, "import", "--data", data, "testdata/bundle.json", "testdata/good.ndjson")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"Imported 6 resources from 2 files", "Patient                      3", "Observation                  1", "Condition                    1", "Practitioner                 1"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+	if !strings.Contains(stderr, "import finished: files 2/2, resources 6") {
+		t.Errorf("no final progress line in stderr:\n%s", stderr)
+	}
+
+	// Again: the same six resources, found unchanged; nothing new.
+	if code, stdout, _ = run(t, "import", "--data", data, "testdata"+string(filepath.Separator)+"bundle.json", "testdata/good.ndjson"); code != 0 {
+		t.Fatalf("second import: exit %d\n%s", code, stdout)
+	}
+	countPatients(t, data, 3)
+
+	// Bad lines are reported with their line numbers; the good line loads.
+	code, stdout, _ = run(t, "import", "--data", data, "testdata/bad.ndjson")
+	if code != 1 {
+		t.Fatalf("import of bad lines: exit %d, want 1\n%s", code, stdout)
+	}
+	for _, want := range []string{"FAILED testdata/bad.ndjson: 2 failed, 1 loaded", "line 1:", "Patient.gender", "line 3:"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("failure summary lacks %q:\n%s", want, stdout)
+		}
+	}
+	countPatients(t, data, 4)
+}
+
+// countPatients serves the data directory briefly and counts its patients.
+func countPatients(t *testing.T, data string, want int) {
+	t.Helper()
+	base, stop := startServe(t, "--data", data)
+	defer stop()
+	body := get(t, base+"/fhir/Patient?_summary=count")
+	if !strings.Contains(body, `"total":`+strconv.Itoa(want)) {
+		t.Fatalf("patients: %s, want total %d", body, want)
+	}
+}
+
+// startServe runs `openchart serve` on a free port and returns its base URL.
+func startServe(t *testing.T, args ...string) (string, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), pw, io.Discard)
+		pw.Close()
+	}()
+	lines := bufio.NewScanner(pr)
+	var base string
+	for lines.Scan() {
+		if u, ok := strings.CutPrefix(lines.Text(), "OpenChart is running at "); ok {
+			base = strings.TrimSuffix(strings.Fields(u)[0], "/")
+			break
+		}
+	}
+	if base == "" {
+		cancel()
+		t.Fatalf("serve did not start: %v", <-done)
+	}
+	go io.Copy(io.Discard, pr)
+	return base, func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve returned %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("serve did not stop")
+		}
+	}
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	return string(b)
+}
+
+// TestServeDemo starts the server with the demo clinic and checks the
+// operations endpoints and the data a new user sees.
+func TestServeDemo(t *testing.T) {
+	base, stop := startServe(t, "--data", t.TempDir(), "--demo")
+	defer stop()
+	if got := get(t, base+"/healthz"); strings.TrimSpace(got) != "ok" {
+		t.Errorf("/healthz = %q", got)
+	}
+	if got := get(t, base+"/readyz"); strings.TrimSpace(got) != "ready" {
+		t.Errorf("/readyz = %q", got)
+	}
+	if got := get(t, base+"/fhir/Patient?_summary=count"); !strings.Contains(got, `"total":6`) {
+		t.Errorf("demo patients: %s", got)
+	}
+	if got := get(t, base+"/fhir/metadata"); !strings.Contains(got, `"fhirVersion":"4.0.1"`) {
+		t.Errorf("metadata: %.200s", got)
+	}
+	if got := get(t, base+"/metrics"); !strings.Contains(got, "openchart_http_requests_total") || !strings.Contains(got, "openchart_store_operation_duration_seconds") {
+		t.Errorf("metrics lack the request and store instruments")
+	}
+	if got := get(t, base+"/"); !strings.Contains(got, "/fhir/metadata") {
+		t.Errorf("index page: %.200s", got)
+	}
+}

@@ -66,6 +66,11 @@ type Store interface {
 	// Serialization failures are retried a few times before returning
 	// errs.Conflict.
 	InTx(ctx context.Context, fn func(Tx) error) error
+	// Scan lists the current versions of non-deleted resources in a stable
+	// order (by a key that never changes for a resource), a page at a time:
+	// what rebuilding the search index walks. Resources created meanwhile
+	// appear after the cursor, so a scan that runs to the end sees them.
+	Scan(ctx context.Context, q ScanQuery) (*ScanPage, error)
 	// Ping checks the store is reachable (readiness).
 	Ping(ctx context.Context) error
 	// Close releases the store.
@@ -88,9 +93,42 @@ type Tx interface {
 	// otherwise Put returns errs.Conflict and the caller rolls back. The new
 	// version becomes current and its index rows replace the old ones.
 	Put(ctx context.Context, writes []Write) error
+	// Reindex replaces the index rows of current versions without writing a
+	// version: the resource, its version and its lastUpdated stay as they
+	// are. Each update names the version its rows were computed from; if
+	// that is no longer the current version, or the resource is now deleted,
+	// Reindex returns errs.Conflict (errs.NotFound for a resource that does
+	// not exist) and the caller rolls back, so rows computed from a stale
+	// version never replace those a concurrent write just stored.
+	Reindex(ctx context.Context, updates []IndexUpdate) error
 	// Now returns the transaction's timestamp: every version written in one
 	// transaction shares it (UTC, truncated to microseconds).
 	Now() time.Time
+}
+
+// IndexUpdate is a new set of index rows for the current version of a resource.
+type IndexUpdate struct {
+	Ref
+	Version int64 // the version Index was computed from
+	Index   Index
+}
+
+// ScanQuery selects a page of a Scan.
+type ScanQuery struct {
+	Types []string // resource types to list; empty means every type
+	// After continues a scan: resources strictly after this cursor (a
+	// ScanPage.Next). Empty starts at the beginning.
+	After string
+	Limit int // page size; 0 means a store default of 500
+}
+
+// ScanPage is one page of a Scan.
+type ScanPage struct {
+	Records []*Record
+	// Next is the cursor of the last record of this page, "" when the scan
+	// has reached the end. It is printable and stable across processes, so
+	// an interrupted job can resume from the last cursor it reported.
+	Next string
 }
 
 // Ref names a resource.

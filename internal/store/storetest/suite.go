@@ -41,6 +41,8 @@ func Run(t *testing.T, open Opener) {
 		{"History", testHistory},
 		{"HistoryPaging", testHistoryPaging},
 		{"VersionProperties", testVersionProperties},
+		{"Scan", testScan},
+		{"Reindex", testReindex},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

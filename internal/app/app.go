@@ -105,6 +105,7 @@ func assemble(d *defs.Definitions, st store.Store, cfg Config) (*App, error) {
 		Indexer:      ix,
 		Criteria:     criteria{comp},
 		ResourceType: concreteTypes(d),
+		Layout:       d,
 	})
 	if err != nil {
 		return nil, err

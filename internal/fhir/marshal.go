@@ -23,7 +23,17 @@ func leadingRank(k string) int {
 	return -1
 }
 
-// Marshal writes v (a parsed resource or any part of one) as canonical JSON.
+// Layout tells the writer the element order of FHIR types
+// (defs.Definitions satisfies it). Order returns the position of JSON
+// property key among the children of an object of FHIR type typ and the
+// type of its value; ok is false for a property the type does not define.
+type Layout interface {
+	Order(typ, key string) (pos int, childType string, ok bool)
+}
+
+// Marshal writes v (a parsed resource or any part of one) as canonical JSON
+// without type information: resourceType, id and meta first, the rest by
+// name.
 func Marshal(v any) []byte {
 	return AppendJSON(make([]byte, 0, 1024), v, "")
 }
@@ -38,14 +48,31 @@ func MarshalIndent(v any) []byte {
 func AppendJSON(dst []byte, v any, indent string) []byte {
 	e := encoder{indent: indent}
 	e.buf = dst
-	e.value(v, 0)
+	e.value(v, 0, "")
+	return e.buf
+}
+
+// MarshalResource writes a resource in FHIR's element order
+// (https://hl7.org/fhir/R4/json.html: "properties SHOULD be in the order
+// defined"), the order the Repository stores and serves. Properties the
+// layout does not know follow, by name.
+func MarshalResource(res map[string]any, l Layout) []byte {
+	e := encoder{layout: l}
+	e.buf = make([]byte, 0, 1024)
+	e.value(res, 0, TypeOf(res))
 	return e.buf
 }
 
 type encoder struct {
 	buf    []byte
 	indent string
+	layout Layout
 }
+
+// Raw is JSON that is already canonical (a stored resource): the writer
+// copies it as it is, so a search Bundle embeds stored resources without
+// parsing them again.
+type Raw []byte
 
 func (e *encoder) newline(depth int) {
 	if e.indent == "" {
@@ -57,7 +84,7 @@ func (e *encoder) newline(depth int) {
 	}
 }
 
-func (e *encoder) value(v any, depth int) {
+func (e *encoder) value(v any, depth int, typ string) {
 	switch x := v.(type) {
 	case nil:
 		e.buf = append(e.buf, "null"...)
@@ -73,8 +100,21 @@ func (e *encoder) value(v any, depth int) {
 		e.buf = strconv.AppendInt(e.buf, x, 10)
 	case float64:
 		e.buf = strconv.AppendFloat(e.buf, x, 'f', -1, 64)
+	case Raw:
+		if e.indent == "" {
+			e.buf = append(e.buf, x...)
+			return
+		}
+		v, err := ParseJSON(x, ParseOptions{})
+		if err != nil {
+			panic(fmt.Sprintf("fhir.Marshal: Raw holds invalid JSON: %v", err))
+		}
+		e.value(v, depth, typ)
 	case map[string]any:
-		e.object(x, depth)
+		if rt, ok := x["resourceType"].(string); ok && (typ == "" || typ == "Resource" || typ == rt) {
+			typ = rt
+		}
+		e.object(x, depth, typ)
 	case []any:
 		e.buf = append(e.buf, '[')
 		for i, item := range x {
@@ -82,7 +122,7 @@ func (e *encoder) value(v any, depth int) {
 				e.buf = append(e.buf, ',')
 			}
 			e.newline(depth + 1)
-			e.value(item, depth+1)
+			e.value(item, depth+1, typ)
 		}
 		if len(x) > 0 {
 			e.newline(depth)
@@ -93,16 +133,38 @@ func (e *encoder) value(v any, depth int) {
 		for i := range x {
 			arr[i] = x[i]
 		}
-		e.value(arr, depth)
+		e.value(arr, depth, typ)
 	case []string:
 		arr := make([]any, len(x))
 		for i := range x {
 			arr[i] = x[i]
 		}
-		e.value(arr, depth)
+		e.value(arr, depth, typ)
 	default:
 		panic(fmt.Sprintf("fhir.Marshal: unsupported type %T", v))
 	}
+}
+
+// place ranks property k of an object of type typ. Without a layout (or for
+// an unknown type) every property has the same rank and keyOrder decides.
+func (e *encoder) place(typ, k string) prop {
+	if e.layout == nil || typ == "" {
+		return prop{key: k}
+	}
+	if k == "resourceType" {
+		return prop{key: k, rank: -1}
+	}
+	base, under := baseName(k)
+	pos, ct, ok := e.layout.Order(typ, base)
+	if !ok {
+		return prop{key: k, rank: unknownRank}
+	}
+	p := prop{key: k, rank: 2 * pos, typ: ct}
+	if under {
+		p.rank++
+		p.typ = "Element" // a primitive's id and extensions
+	}
+	return p
 }
 
 // keyOrder compares property names for canonical output.
@@ -142,27 +204,41 @@ func baseName(k string) (string, bool) {
 	return k, false
 }
 
-func (e *encoder) object(m map[string]any, depth int) {
-	var small [24]string
-	keys := small[:0]
+// prop is a property with its place in the output and its value's type.
+type prop struct {
+	key  string
+	rank int // 2*position, +1 for a "_x" companion; unknown properties rank last
+	typ  string
+}
+
+const unknownRank = 1 << 30
+
+func (e *encoder) object(m map[string]any, depth int, typ string) {
+	var small [24]prop
+	props := small[:0]
 	for k := range m {
-		keys = append(keys, k)
+		props = append(props, e.place(typ, k))
 	}
-	slices.SortFunc(keys, keyOrder)
+	slices.SortFunc(props, func(a, b prop) int {
+		if a.rank != b.rank {
+			return a.rank - b.rank
+		}
+		return keyOrder(a.key, b.key)
+	})
 	e.buf = append(e.buf, '{')
-	for i, k := range keys {
+	for i, p := range props {
 		if i > 0 {
 			e.buf = append(e.buf, ',')
 		}
 		e.newline(depth + 1)
-		e.buf = appendString(e.buf, k)
+		e.buf = appendString(e.buf, p.key)
 		e.buf = append(e.buf, ':')
 		if e.indent != "" {
 			e.buf = append(e.buf, ' ')
 		}
-		e.value(m[k], depth+1)
+		e.value(m[p.key], depth+1, p.typ)
 	}
-	if len(keys) > 0 {
+	if len(props) > 0 {
 		e.newline(depth)
 	}
 	e.buf = append(e.buf, '}')

@@ -160,11 +160,7 @@ func historyEntry(base string, rec *store.Record) (map[string]any, error) {
 	if rec.Deleted {
 		method, status = "DELETE", "204 No Content"
 	} else {
-		res, err := fhir.Parse(rec.JSON, fhir.ParseOptions{})
-		if err != nil {
-			return nil, errs.E(errs.Internal, "history", err)
-		}
-		e["resource"] = res
+		e["resource"] = fhir.Raw(rec.JSON)
 	}
 	e["request"] = map[string]any{"method": method, "url": reqURL}
 	e["response"] = map[string]any{"status": status, "etag": etag(rec.Version), "lastModified": formatInstant(rec.LastUpdated)}

@@ -69,7 +69,7 @@ func (a *API) shaped(req *Request, rec *store.Record) (*Response, error) {
 		return nil, errs.E(errs.Internal, "read", err)
 	}
 	res = a.subset(res, summary, elements)
-	r.Body, r.res = fhir.Marshal(res), res
+	r.Body, r.res = fhir.MarshalResource(res, a.defs), res
 	return r, nil
 }
 

@@ -154,12 +154,15 @@ func (a *API) searchBundle(ctx context.Context, req *Request, s *Search, res *st
 }
 
 func (a *API) searchEntry(base string, rec *store.Record, mode string, s *Search) (map[string]any, error) {
-	res, err := fhir.Parse(rec.JSON, fhir.ParseOptions{})
-	if err != nil {
-		return nil, errs.E(errs.Internal, "search", err)
-	}
-	if mode == "match" {
-		res = a.subset(res, s.Summary, s.Elements)
+	// The stored bytes are canonical: embed them as they are unless the
+	// client asked for a subset of each match.
+	var res any = fhir.Raw(rec.JSON)
+	if mode == "match" && ((s.Summary != "" && s.Summary != "false") || len(s.Elements) > 0) {
+		parsed, err := fhir.Parse(rec.JSON, fhir.ParseOptions{})
+		if err != nil {
+			return nil, errs.E(errs.Internal, "search", err)
+		}
+		res = fhir.Raw(fhir.MarshalResource(a.subset(parsed, s.Summary, s.Elements), a.defs))
 	}
 	return map[string]any{
 		"fullUrl":  base + "/" + rec.Type + "/" + rec.ID,

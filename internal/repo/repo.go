@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/store"
 )
 
@@ -39,6 +40,8 @@ type Config struct {
 	Criteria  Criteria
 	// ResourceType reports whether a name is a concrete FHIR resource type.
 	ResourceType func(name string) bool
+	// Layout gives the element order resources are stored in.
+	Layout fhir.Layout
 }
 
 // Repo is the Repository. It is safe for concurrent use.
@@ -48,6 +51,7 @@ type Repo struct {
 	indexer   Indexer
 	criteria  Criteria
 	isType    func(string) bool
+	layout    fhir.Layout
 }
 
 // New checks the configuration and returns a Repository.
@@ -63,8 +67,11 @@ func New(c Config) (*Repo, error) {
 		return nil, errors.New("repo: no criteria compiler")
 	case c.ResourceType == nil:
 		return nil, errors.New("repo: no resource type check")
+	case c.Layout == nil:
+		return nil, errors.New("repo: no element layout")
 	}
-	return &Repo{store: c.Store, validator: c.Validator, indexer: c.Indexer, criteria: c.Criteria, isType: c.ResourceType}, nil
+	return &Repo{store: c.Store, validator: c.Validator, indexer: c.Indexer, criteria: c.Criteria,
+		isType: c.ResourceType, layout: c.Layout}, nil
 }
 
 // Store returns the underlying store, for readiness checks.

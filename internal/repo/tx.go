@@ -372,7 +372,7 @@ func (tx *Tx) put(typ, id string, version int64, method store.Method, res map[st
 	if err != nil {
 		return nil, errs.E(errs.Internal, "indexing", err)
 	}
-	rec := store.Record{Type: typ, ID: id, Version: version, LastUpdated: tx.now, Method: method, JSON: fhir.Marshal(res)}
+	rec := store.Record{Type: typ, ID: id, Version: version, LastUpdated: tx.now, Method: method, JSON: fhir.MarshalResource(res, tx.r.layout)}
 	tx.stage(store.Write{Record: rec, Index: ix})
 	return &rec, nil
 }

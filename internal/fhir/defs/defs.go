@@ -183,3 +183,19 @@ func stripVersion(url string) string {
 	}
 	return url
 }
+
+// Order gives the canonical JSON writer (fhir.Layout) the position of JSON
+// property key among the children of an object of type typ, and the type of
+// its value. Resource-typed values ("Resource", e.g. Bundle.entry.resource)
+// are reported as such; the writer takes their own resourceType.
+func (d *Definitions) Order(typ, key string) (pos int, childType string, ok bool) {
+	t := d.Type(typ)
+	if t == nil {
+		return 0, "", false
+	}
+	c, ok := t.JSONChild(key)
+	if !ok {
+		return 0, "", false
+	}
+	return c.Pos, c.Type, true
+}

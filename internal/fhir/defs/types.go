@@ -46,6 +46,9 @@ type Type struct {
 type JSONChild struct {
 	Element *Element
 	Type    string
+	// Pos is the element's position among its type's Elements: the order
+	// FHIR JSON writes properties in.
+	Pos int
 }
 
 // Element returns the child element with the given FHIRPath name ("value"
@@ -248,18 +251,18 @@ func newElement(fe *format.Element, constraints []*Constraint) (*Element, error)
 func (t *Type) index() {
 	t.byName = make(map[string]*Element, len(t.Elements))
 	t.byJSON = make(map[string]JSONChild, len(t.Elements))
-	for _, e := range t.Elements {
+	for pos, e := range t.Elements {
 		t.byName[e.Name] = e
 		if !e.Choice {
 			var tn string
 			if len(e.TypeNames) > 0 {
 				tn = e.TypeNames[0]
 			}
-			t.byJSON[e.Name] = JSONChild{Element: e, Type: tn}
+			t.byJSON[e.Name] = JSONChild{Element: e, Type: tn, Pos: pos}
 			continue
 		}
 		for _, tn := range e.TypeNames {
-			t.byJSON[e.Name+strings.ToUpper(tn[:1])+tn[1:]] = JSONChild{Element: e, Type: tn}
+			t.byJSON[e.Name+strings.ToUpper(tn[:1])+tn[1:]] = JSONChild{Element: e, Type: tn, Pos: pos}
 		}
 	}
 }

@@ -82,7 +82,7 @@ func newEnv(t testing.TB, o ...envOptions) *env {
 		concrete[typ] = true
 	}
 	r, err := repo.New(repo.Config{Store: st, Validator: val, Indexer: ix, Criteria: comp,
-		ResourceType: func(s string) bool { return concrete[s] }})
+		ResourceType: func(s string) bool { return concrete[s] }, Layout: d})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package fhirhttp
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -204,8 +206,11 @@ func (h *handler) write(w http.ResponseWriter, r *http.Request, resp *fhirapi.Re
 		body = nil
 	}
 	if len(body) > 0 && r.URL.Query().Get("_pretty") == "true" {
-		if v, err := fhir.ParseJSON(body, fhir.ParseOptions{}); err == nil {
-			body = fhir.MarshalIndent(v)
+		// Indent the bytes as they are: the property order stays the
+		// canonical one, and strings are copied without re-escaping.
+		var buf bytes.Buffer
+		if err := json.Indent(&buf, body, "", "  "); err == nil {
+			body = buf.Bytes()
 		}
 	}
 	if r.Method == http.MethodHead {

@@ -25,7 +25,7 @@ func (c *Compiler) clause(types []string, key, value string) (store.Clause, []st
 		cl, err := c.specialClause(name, kind, mod, value)
 		return cl, types, err
 	}
-	sp, have := lookup(c.defs, types, name)
+	sp, have := lookup(c.params, types, name)
 	if sp == nil {
 		if len(types) == 0 {
 			return store.Clause{}, nil, invalidf("unknown search parameter %q for a search across all types", name)
@@ -101,7 +101,7 @@ func (c *Compiler) specialClause(name string, kind store.Kind, mod, value string
 // ref points at a resource matching rest.
 func (c *Compiler) chainClause(types []string, head, rest, value string) (store.Clause, []string, error) {
 	name, mod, _ := strings.Cut(head, ":")
-	sp, have := lookup(c.defs, types, name)
+	sp, have := lookup(c.params, types, name)
 	if sp == nil {
 		return store.Clause{}, nil, invalidf("unknown search parameter %q in chain", name)
 	}
@@ -165,7 +165,7 @@ func (c *Compiler) hasClause(types []string, spec, value string) (store.Clause, 
 	if !c.isConcrete(refType) {
 		return store.Clause{}, nil, invalidf("unknown resource type %q in _has", refType)
 	}
-	sp := c.defs.SearchParam(refType, refParam)
+	sp := c.params.SearchParam(refType, refParam)
 	if sp == nil || sp.Type != "reference" {
 		return store.Clause{}, nil, invalidf("%q is not a reference search parameter of %s", refParam, refType)
 	}

@@ -16,7 +16,8 @@ import (
 // (https://hl7.org/fhir/R4/search.html). It is safe for concurrent use once
 // configured.
 type Compiler struct {
-	defs *defs.Definitions
+	defs   *defs.Definitions
+	params *Registry
 	// DefaultCount is the page size without _count.
 	DefaultCount int
 	// MaxCount caps _count; larger values are lowered to it, as the
@@ -27,10 +28,16 @@ type Compiler struct {
 	BaseURL string
 }
 
-// NewCompiler returns a Compiler over the definitions, with a page size of
-// 50 and a maximum of 1000.
+// NewCompiler returns a Compiler over the embedded definitions' search
+// parameters, with a page size of 50 and a maximum of 1000.
 func NewCompiler(d *defs.Definitions) *Compiler {
-	return &Compiler{defs: d, DefaultCount: 50, MaxCount: 1000}
+	return NewCompilerFrom(CoreRegistry(d))
+}
+
+// NewCompilerFrom returns a Compiler over the parameters of r (core and
+// custom), with a page size of 50 and a maximum of 1000.
+func NewCompilerFrom(r *Registry) *Compiler {
+	return &Compiler{defs: r.Defs(), params: r, DefaultCount: 50, MaxCount: 1000}
 }
 
 // Compiled is the result of compiling search parameters.

@@ -21,6 +21,7 @@ import (
 // and safe for concurrent use.
 type Indexer struct {
 	d      *defs.Definitions
+	params *Registry
 	base   string // this server's base URL with a trailing "/", or ""
 	w      walker
 	opts   *fhirpath.Options
@@ -81,13 +82,25 @@ type evaluator struct {
 	expr  *fhirpath.Expression
 }
 
-// NewIndexer prepares the search parameters of every resource type: each
-// expression is compiled once, and parameters are listed per type.
+// NewIndexer prepares the embedded definitions' search parameters of every
+// resource type: each expression is compiled once, and parameters are
+// listed per type.
 func NewIndexer(d *defs.Definitions) (*Indexer, error) {
 	if d == nil {
 		return nil, fmt.Errorf("search: no definitions")
 	}
-	ix := &Indexer{d: d, w: walker{d: d}, byType: map[string]*typeIndex{}}
+	return NewIndexerFrom(CoreRegistry(d))
+}
+
+// NewIndexerFrom is NewIndexer over the parameters of r, core and custom.
+// Everything is prepared here, so custom parameters cost indexing nothing
+// beyond their own evaluation.
+func NewIndexerFrom(r *Registry) (*Indexer, error) {
+	if r == nil || r.Defs() == nil {
+		return nil, fmt.Errorf("search: no definitions")
+	}
+	d := r.Defs()
+	ix := &Indexer{d: d, params: r, w: walker{d: d}, byType: map[string]*typeIndex{}}
 	ix.opts = &fhirpath.Options{Model: d, Resolve: fhirpath.ReferenceStub}
 	compiled := map[string]*fhirpath.Expression{}
 	failed := map[string]bool{}
@@ -109,7 +122,7 @@ func NewIndexer(d *defs.Definitions) (*Indexer, error) {
 	}
 	for _, rt := range d.ResourceTypes() {
 		ti := &typeIndex{compartments: map[string][]string{}}
-		for _, sp := range d.SearchParams(rt) {
+		for _, sp := range r.SearchParams(rt) {
 			if p := ix.prepare(rt, sp, compile); p != nil {
 				ti.params = append(ti.params, p)
 				switch p.kind {
@@ -190,7 +203,7 @@ func (ix *Indexer) prepare(rt string, sp *defs.SearchParam, compile func(string)
 	p := &indexParam{code: sp.Code, kind: kind, eval: ev}
 	if kind == store.KindComposite {
 		for _, c := range sp.Component {
-			def := ix.d.SearchParamByURL(c.Definition)
+			def := ix.params.SearchParamByURL(c.Definition)
 			if def == nil {
 				return nil
 			}

@@ -34,7 +34,7 @@ func kindOf(typ string) (store.Kind, bool) {
 // the first definition decides the parameter type and the others must
 // agree. With no types (system-level search) only the parameters of
 // Resource apply.
-func lookup(d *defs.Definitions, types []string, code string) (*defs.SearchParam, []string) {
+func lookup(d *Registry, types []string, code string) (*defs.SearchParam, []string) {
 	if len(types) == 0 {
 		return d.SearchParam("Resource", code), nil
 	}

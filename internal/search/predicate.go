@@ -262,7 +262,7 @@ func (c *Compiler) compositePredicate(p *store.Predicate, sp *defs.SearchParam, 
 		return invalidf("%q has %d parts; %s has %d components separated by $", v, len(parts), sp.Code, len(sp.Component))
 	}
 	for i, comp := range sp.Component {
-		def := c.defs.SearchParamByURL(comp.Definition)
+		def := c.params.SearchParamByURL(comp.Definition)
 		if def == nil {
 			return unsupportedf("component %s of %s is not defined", comp.Definition, sp.Code)
 		}

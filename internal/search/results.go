@@ -121,7 +121,7 @@ func (cp *compilation) sortParam(value string) error {
 		if kind, ok := specialKind(code); ok {
 			k.Kind = kind
 		} else {
-			sp, _ := lookup(cp.c.defs, cp.types, code)
+			sp, _ := lookup(cp.c.params, cp.types, code)
 			if sp == nil {
 				return invalidf("unknown sort parameter %q", code)
 			}
@@ -164,7 +164,7 @@ func (cp *compilation) includeParam(name, key, value string) error {
 		}
 		var targets []string
 		if inc.Param != "*" {
-			sp := cp.c.defs.SearchParam(inc.Source, inc.Param)
+			sp := cp.c.params.SearchParam(inc.Source, inc.Param)
 			if sp == nil || sp.Type != "reference" {
 				return invalidf("%q is not a reference parameter of %s", inc.Param, inc.Source)
 			}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/fhir"
+	"github.com/openchart/openchart/internal/progress"
 	"github.com/openchart/openchart/internal/repo"
 )
 
@@ -95,7 +96,7 @@ func (im *Importer) Run(ctx context.Context, paths []string) (*Summary, error) {
 		return nil, err
 	}
 	start := time.Now()
-	prog := newTracker(im.cfg.Progress, len(files), total)
+	prog := progress.Start(im.cfg.Progress, len(files), total)
 	results := make([]FileResult, len(files))
 	pending := make([]int, len(files))
 	for i := range pending {
@@ -121,7 +122,7 @@ func (im *Importer) Run(ctx context.Context, paths []string) (*Summary, error) {
 					}
 					mu.Unlock()
 					if !missingRef {
-						prog.fileDone()
+						prog.PartDone()
 					}
 				}
 			}()
@@ -140,7 +141,7 @@ func (im *Importer) Run(ctx context.Context, paths []string) (*Summary, error) {
 		sort.Ints(retry)
 		pending = retry
 	}
-	prog.finish()
+	prog.Finish()
 	sum := &Summary{Files: results, Skipped: skipped, Types: map[string]int{}, Elapsed: time.Since(start)}
 	for _, r := range results {
 		sum.Resources += r.Resources
@@ -216,7 +217,7 @@ func importable(p string) bool {
 
 // loadFile imports one file. missingRef reports a failure caused only by
 // unresolved references, when allowRetry is set.
-func (im *Importer) loadFile(ctx context.Context, path string, prog *tracker, allowRetry bool) (res FileResult, missingRef bool) {
+func (im *Importer) loadFile(ctx context.Context, path string, prog *progress.Tracker, allowRetry bool) (res FileResult, missingRef bool) {
 	res = FileResult{Path: path, Types: map[string]int{}}
 	f, err := os.Open(path)
 	if err != nil {
@@ -224,7 +225,7 @@ func (im *Importer) loadFile(ctx context.Context, path string, prog *tracker, al
 		return res, false
 	}
 	defer f.Close()
-	counted := &countingReader{r: f, add: prog.bytesRead}
+	counted := &countingReader{r: f, add: prog.Advance}
 	var r io.Reader = counted
 	if strings.HasSuffix(path, ".gz") {
 		gz, err := gzip.NewReader(bufio.NewReaderSize(counted, 256<<10))
@@ -267,7 +268,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 var errNotBundle = errors.New("the file holds a single resource, not a Bundle")
 
-func (im *Importer) loadBundle(ctx context.Context, data []byte, res *FileResult, prog *tracker, allowRetry bool) (missingRef bool) {
+func (im *Importer) loadBundle(ctx context.Context, data []byte, res *FileResult, prog *progress.Tracker, allowRetry bool) (missingRef bool) {
 	v, err := fhir.Parse(data, fhir.ParseOptions{})
 	if err != nil {
 		res.fail(err)
@@ -311,7 +312,7 @@ func (im *Importer) loadBundle(ctx context.Context, data []byte, res *FileResult
 		}
 		res.fail(fmt.Errorf("entry %d: %s%s", i, status, outcomeText(resp["outcome"])))
 	}
-	prog.resourcesDone(n)
+	prog.AddItems(int64(n))
 	return false
 }
 
@@ -381,7 +382,7 @@ func escapeParam(s string) string {
 
 // storeOne stores a single resource: update-as-create under its id, or a
 // create.
-func (im *Importer) storeOne(ctx context.Context, r map[string]any, res *FileResult, prog *tracker) {
+func (im *Importer) storeOne(ctx context.Context, r map[string]any, res *FileResult, prog *progress.Tracker) {
 	typ, id := fhir.TypeOf(r), fhir.IDOf(r)
 	var err error
 	if id != "" {
@@ -395,12 +396,12 @@ func (im *Importer) storeOne(ctx context.Context, r map[string]any, res *FileRes
 	}
 	res.Types[typ]++
 	res.Resources++
-	prog.resourcesDone(1)
+	prog.AddItems(1)
 }
 
 // loadNDJSON stores an NDJSON stream in batches, one transaction each. A
 // bad line is reported and skipped; it does not undo the others.
-func (im *Importer) loadNDJSON(ctx context.Context, r io.Reader, res *FileResult, prog *tracker) {
+func (im *Importer) loadNDJSON(ctx context.Context, r io.Reader, res *FileResult, prog *progress.Tracker) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	lineNo := 0
 	var batch []map[string]any
@@ -448,7 +449,7 @@ func (im *Importer) loadNDJSON(ctx context.Context, r io.Reader, res *FileResult
 				res.fail(e)
 			}
 			res.Resources += stored
-			prog.resourcesDone(stored)
+			prog.AddItems(int64(stored))
 		}
 		batch, lines = batch[:0], lines[:0]
 	}

@@ -80,13 +80,9 @@ func (a *API) everything(ctx context.Context, req *Request) (*Response, error) {
 	from, to := min(q.offset, total), min(q.offset+q.count, total)
 	entries := make([]any, 0, to-from+1)
 	for _, r := range list[from:to] {
-		res, err := fhir.Parse(r.rec.JSON, fhir.ParseOptions{})
-		if err != nil {
-			return nil, errs.E(errs.Internal, "everything", err)
-		}
 		entries = append(entries, map[string]any{
 			"fullUrl":  req.Base + "/" + r.rec.Type + "/" + r.rec.ID,
-			"resource": res,
+			"resource": fhir.Raw(r.rec.JSON), // the stored canonical bytes, as search embeds them
 			"search":   map[string]any{"mode": r.mode},
 		})
 	}

@@ -47,6 +47,10 @@ type App struct {
 	Repo    *repo.Repo
 	API     *fhirapi.API
 	Indexer *search.Indexer
+	// Registry holds the search parameters this App indexes and searches
+	// with: the embedded ones and the custom SearchParameter resources that
+	// were stored when it opened.
+	Registry *search.Registry
 }
 
 // Open builds the stack. Close releases the store.
@@ -59,7 +63,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := assemble(d, st, cfg)
+	a, err := assemble(ctx, d, st, cfg)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -90,15 +94,19 @@ func openStore(ctx context.Context, cfg Config) (store.Store, error) {
 	return st, nil
 }
 
-func assemble(d *defs.Definitions, st store.Store, cfg Config) (*App, error) {
-	ix, err := search.NewIndexer(d)
+func assemble(ctx context.Context, d *defs.Definitions, st store.Store, cfg Config) (*App, error) {
+	val := validate.New(d, validate.Options{Invariants: validate.FHIRPathInvariants(d)})
+	reg, err := loadRegistry(ctx, d, st, val, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	ix, err := search.NewIndexerFrom(reg)
 	if err != nil {
 		return nil, fmt.Errorf("compiling search parameters: %w", err)
 	}
 	ix = ix.WithBaseURL(cfg.BaseURL)
-	comp := search.NewCompiler(d)
+	comp := search.NewCompilerFrom(reg)
 	comp.BaseURL = cfg.BaseURL
-	val := validate.New(d, validate.Options{Invariants: validate.FHIRPathInvariants(d)})
 	r, err := repo.New(repo.Config{
 		Store:        st,
 		Validator:    val,
@@ -123,7 +131,7 @@ func assemble(d *defs.Definitions, st store.Store, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{Defs: d, Store: st, Repo: r, API: api, Indexer: ix}, nil
+	return &App{Defs: d, Store: st, Repo: r, API: api, Indexer: ix, Registry: reg}, nil
 }
 
 // Close releases the store.

@@ -25,6 +25,7 @@ const usage = `OpenChart, an electronic health record.
 Usage:
   openchart serve  [--addr HOST:PORT] [--data DIR | --db URL] [--demo]
   openchart import [--data DIR | --db URL] [--workers N] PATH...
+  openchart reindex [--data DIR | --db URL] [--type T,...] [--batch N] [--after KEY]
   openchart version
 
 Environment: OPENCHART_ADDR, OPENCHART_DATA, OPENCHART_DB set the defaults
@@ -45,6 +46,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = serve(ctx, args[1:], stdout, stderr)
 	case "import":
 		err = importCmd(ctx, args[1:], stdout, stderr)
+	case "reindex":
+		err = reindexCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		err = benchCmd(ctx, args[1:], stdout, stderr)
 	case "version":

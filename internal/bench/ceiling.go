@@ -52,6 +52,32 @@ func (r *runner) scratchDB(ctx context.Context) (string, error) {
 	return r.scratchURL, nil
 }
 
+// analyze runs ANALYZE on the server's database and notes whether the
+// cluster runs autovacuum.
+func (r *runner) analyze(ctx context.Context) {
+	if r.cfg.ServerDB == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, r.cfg.ServerDB)
+	if err != nil {
+		r.note("ANALYZE of the server's database failed: %v", err)
+		return
+	}
+	defer conn.Close(context.Background())
+	var av string
+	if err := conn.QueryRow(ctx, "SHOW autovacuum").Scan(&av); err == nil && av != "on" {
+		r.note("autovacuum is %s on this cluster: statistics exist only because the harness ran ANALYZE after the import", av)
+	}
+	start := time.Now()
+	if _, err := conn.Exec(ctx, "ANALYZE"); err != nil {
+		r.note("ANALYZE of the server's database failed: %v", err)
+		return
+	}
+	r.note("ANALYZE of the server's database after the import took %s", time.Since(start).Round(time.Millisecond))
+}
+
 // ceilings measures what PostgreSQL itself does on this machine: COPY of
 // the data set's resources into a table, and pgbench's select-only run.
 func (r *runner) ceilings(ctx context.Context) error {

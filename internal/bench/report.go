@@ -187,8 +187,8 @@ func lineChart(title string, ss []chartSeries) string {
 	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.0f" height="%.0f" fill="none" stroke="#999"/>`+"\n", left, top, pw, ph)
 	for e := ly0; e <= ly1 && e-ly0 < 20; e++ {
 		y := top + ph - (e-ly0)/(ly1-ly0)*ph
-		fmt.Fprintf(&b, `<line x1="%d" x2="%.0f" y1="%.1f" y2="%.1f" stroke="#ddd"/><text x="%d" y="%.1f" text-anchor="end">%g</text>`+"\n",
-			left, left+pw, y, y, left-6, y+4, math.Pow(10, e))
+		fmt.Fprintf(&b, `<line x1="%d" x2="%.0f" y1="%.1f" y2="%.1f" stroke="#ddd"/><text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n",
+			left, left+pw, y, y, left-6, y+4, tickLabel(math.Pow(10, e)))
 	}
 	seen := map[float64]bool{}
 	for _, s := range ss {
@@ -214,6 +214,18 @@ func lineChart(title string, ss []chartSeries) string {
 	}
 	b.WriteString("</svg>\n")
 	return b.String()
+}
+
+// tickLabel writes powers of ten as 1, 10, 100, 1k ... 1M.
+func tickLabel(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%gM", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%gk", v/1e3)
+	default:
+		return fmt.Sprintf("%g", v)
+	}
 }
 
 func escape(s string) string {

@@ -37,6 +37,11 @@ type Config struct {
 	PID int
 	// SkipImport skips the import phases (the data is already loaded).
 	SkipImport bool
+	// ServerDB is the PostgreSQL URL of the server's own database, when it
+	// runs on PostgreSQL: ANALYZE runs there after the import, as
+	// autovacuum would eventually (it is off on some clusters), so the
+	// queries are planned with statistics.
+	ServerDB string
 	// ImportTimeout bounds each import phase (default 30 minutes).
 	ImportTimeout time.Duration
 	// PgbenchScale is pgbench's -s for the scratch database (default 10).
@@ -137,9 +142,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := checkLoopback(ctx, base); err != nil {
 		return nil, err
 	}
-	if cfg.DB != "" {
-		if err := checkLoopback(ctx, cfg.DB); err != nil {
-			return nil, fmt.Errorf("--db: %w", err)
+	for flag, u := range map[string]string{"--db": cfg.DB, "--server-db": cfg.ServerDB} {
+		if u == "" {
+			continue
+		}
+		if err := checkLoopback(ctx, u); err != nil {
+			return nil, fmt.Errorf("%s: %w", flag, err)
 		}
 	}
 	r := &runner{
@@ -188,6 +196,7 @@ func (r *runner) phases(ctx context.Context) error {
 			return err
 		}
 	}
+	r.analyze(ctx)
 	if err := r.queries(ctx); err != nil {
 		return err
 	}

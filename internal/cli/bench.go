@@ -14,7 +14,7 @@ import (
 const benchUsage = `Usage:
   openchart bench data --patients N --out DIR [--seed S] [--src DIR] [--format bundles|ndjson|both]
   openchart bench run  --target URL [--data DIR] [--db URL] [--clients 1,8,32] [--duration 10s]
-                       [--pid PID] [--skip-import] [--ndjson-store embedded|postgres]
+                       [--pid PID] [--skip-import] [--server-db URL] [--ndjson-store embedded|postgres]
                        [--json FILE] [--svg DIR]
 `
 
@@ -82,6 +82,7 @@ func benchRun(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	clients := fs.String("clients", "1,8,32", "concurrency levels")
 	duration := fs.Duration("duration", 10*time.Second, "time per query row and concurrency level")
 	pid := fs.Int("pid", 0, "server process id for RSS and CPU (default: found by the target's port)")
+	serverDB := fs.String("server-db", "", "PostgreSQL URL of the server's database: ANALYZE runs there after the import")
 	skipImport := fs.Bool("skip-import", false, "do not import (the data set is already loaded)")
 	ndjsonStore := fs.String("ndjson-store", "", "store of the in-process NDJSON import: embedded or postgres (default: postgres with --db)")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
@@ -98,7 +99,7 @@ func benchRun(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	rep, err := bench.Run(ctx, bench.Config{
 		Target: *target, Data: *data, DB: *db, Clients: levels, Duration: *duration,
-		PID: *pid, SkipImport: *skipImport, NDJSONStore: *ndjsonStore, Log: stderr,
+		PID: *pid, SkipImport: *skipImport, ServerDB: *serverDB, NDJSONStore: *ndjsonStore, Log: stderr,
 	})
 	if rep != nil {
 		rep.WriteTable(stdout)

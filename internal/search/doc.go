@@ -1,7 +1,8 @@
 // Package search implements FHIR search (https://hl7.org/fhir/R4/search.html)
 // on top of the store's index rows and structured queries. It has two
-// halves, both driven by the SearchParameter definitions of package defs
-// (the core specification and US Core):
+// halves, both driven by one Registry of search parameters: the
+// definitions of package defs (the core specification and US Core) plus the
+// custom SearchParameter resources a server stores:
 //
 //   - Indexer turns a resource into store.Index rows: for each search
 //     parameter of its type, the values its expression selects, converted

@@ -38,6 +38,8 @@ type Config struct {
 	BaseURL string
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics // optional: store timings are observed when set
+	// MaxBundleEntries bounds batch and transaction Bundles (0: the API's default).
+	MaxBundleEntries int
 }
 
 // App is an assembled OpenChart.
@@ -125,6 +127,8 @@ func assemble(ctx context.Context, d *defs.Definitions, st store.Store, cfg Conf
 		Validator: val,
 		Indexer:   ix,
 		Logger:    cfg.Logger,
+
+		MaxBundleEntries: cfg.MaxBundleEntries,
 		Software:  "OpenChart",
 		Version:   Version,
 	})

@@ -5,22 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/openchart/openchart/internal/app"
 	"github.com/openchart/openchart/internal/fhir"
-	"github.com/openchart/openchart/internal/fhir/defs"
-	"github.com/openchart/openchart/internal/fhir/validate"
 	"github.com/openchart/openchart/internal/fhirapi"
 	"github.com/openchart/openchart/internal/fhirapi/fhirhttp"
-	"github.com/openchart/openchart/internal/repo"
-	"github.com/openchart/openchart/internal/search"
 	"github.com/openchart/openchart/internal/store"
 	"github.com/openchart/openchart/internal/store/pgtest"
-	"github.com/openchart/openchart/internal/store/postgres"
-	"github.com/openchart/openchart/internal/store/sqlite"
 )
 
 const base = "http://ehr.test/fhir"
@@ -46,53 +42,28 @@ func bothStores(t *testing.T, test func(t *testing.T, o envOptions)) {
 	t.Run("postgres", func(t *testing.T) { test(t, envOptions{postgres: true}) })
 }
 
-func openStore(t testing.TB, opts envOptions) store.Store {
-	t.Helper()
-	ctx := context.Background()
-	var st store.Store
-	var err error
-	if opts.postgres {
-		st, err = postgres.Open(ctx, pgtest.URL(t), postgres.Options{})
-	} else {
-		st, err = sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
-	}
-	if err != nil {
-		t.Fatalf("opening the store: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
-
+// newEnv assembles the application as the server does (internal/app) on a
+// fresh store and serves its FHIR API under /fhir.
 func newEnv(t testing.TB, o ...envOptions) *env {
 	t.Helper()
 	var opts envOptions
 	if len(o) > 0 {
 		opts = o[0]
 	}
-	st := openStore(t, opts)
-	d := defs.Default()
-	ix, err := search.NewIndexer(d)
+	cfg := app.Config{BaseURL: base, MaxBundleEntries: opts.maxEntries,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if opts.postgres {
+		cfg.DB = pgtest.URL(t)
+	} else {
+		cfg.DataDir = t.TempDir()
+	}
+	a, err := app.Open(context.Background(), cfg)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("opening the application: %v", err)
 	}
-	comp := search.NewCompiler(d)
-	val := validate.New(d, validate.Options{})
-	concrete := map[string]bool{}
-	for _, typ := range d.ResourceTypes() {
-		concrete[typ] = true
-	}
-	r, err := repo.New(repo.Config{Store: st, Validator: val, Indexer: ix, Criteria: comp,
-		ResourceType: func(s string) bool { return concrete[s] }, Layout: d})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := fhirapi.New(fhirapi.Config{Repo: r, Defs: d, Compiler: fhirapi.NewSearchAdapter(comp),
-		Validator: val, Indexer: ix, MaxBundleEntries: opts.maxEntries})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := fhirhttp.New(api, fhirhttp.Options{BasePath: "/fhir", MaxBody: opts.maxBody})
-	return &env{t: t, h: h, api: api, st: st}
+	t.Cleanup(func() { a.Close() })
+	h := fhirhttp.New(a.API, fhirhttp.Options{BasePath: "/fhir", MaxBody: opts.maxBody})
+	return &env{t: t, h: h, api: a.API, st: a.Store}
 }
 
 // result is an HTTP answer with its body parsed.

@@ -129,8 +129,8 @@ func assemble(ctx context.Context, d *defs.Definitions, st store.Store, cfg Conf
 		Logger:    cfg.Logger,
 
 		MaxBundleEntries: cfg.MaxBundleEntries,
-		Software:  "OpenChart",
-		Version:   Version,
+		Software:         "OpenChart",
+		Version:          Version,
 	})
 	if err != nil {
 		return nil, err

@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -97,6 +99,11 @@ func TestCustomSearchParameter(t *testing.T) {
 			// The running server keeps the parameters it started with.
 			if r := c.do("GET", "Patient?eye-color=blue", nil, "Prefer", "handling=strict"); r.status != http.StatusBadRequest {
 				t.Fatalf("strict search on a parameter not yet in effect: status %d, want 400", r.status)
+			}
+			if r := c.do("GET", "Patient?eye-color=blue", nil); r.status != http.StatusOK || r.body["total"] != nil && fmt.Sprint(r.body["total"]) != "4" {
+				t.Fatalf("lenient search on a parameter not yet in effect: status %d, total %v; want 200 and every patient", r.status, r.body["total"])
+			} else if !strings.Contains(string(r.raw), "eye-color") {
+				t.Errorf("the ignored parameter is not reported: %s", r.raw)
 			}
 
 			sum := runReindex(t, cfg)

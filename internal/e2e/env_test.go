@@ -15,22 +15,15 @@ import (
 	"github.com/openchart/openchart/internal/fhirapi/fhirhttp"
 	"github.com/openchart/openchart/internal/metrics"
 	"github.com/openchart/openchart/internal/server"
+	"github.com/openchart/openchart/internal/shareddata"
 	"github.com/openchart/openchart/internal/store"
 	"github.com/openchart/openchart/internal/store/pgtest"
 )
 
-// sharedData returns the path of a folder of the shared test data, skipping
-// the test when it is absent (failing under CI, where it must be there).
+// sharedData returns the path of a folder of the shared test data.
 func sharedData(t testing.TB, rel string) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "data", rel)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared test data missing under CI: %v", err)
-		}
-		t.Skipf("shared test data not found (%v); skipping", err)
-	}
-	return p
+	return shareddata.Path(t, rel)
 }
 
 // stores lists the store configurations every end-to-end test runs on.

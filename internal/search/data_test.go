@@ -11,24 +11,13 @@ import (
 	"testing"
 
 	"github.com/openchart/openchart/internal/fhir"
+	"github.com/openchart/openchart/internal/shareddata"
 )
 
-// sharedData is the project's shared test data, relative to this package.
-const sharedData = "../../../shared/data"
-
-// dataPath returns the path of a file under the shared test data, skipping
-// the test when the data is absent (failing under CI=true, where it must be
-// present).
+// dataPath returns the path of a file under the shared test data.
 func dataPath(tb testing.TB, rel string) string {
 	tb.Helper()
-	p := filepath.Join(sharedData, rel)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("shared test data missing under CI: %v", err)
-		}
-		tb.Skipf("shared test data not found (%v); skipping", err)
-	}
-	return p
+	return shareddata.Path(tb, rel)
 }
 
 // readResource parses a JSON resource file from the shared data.

@@ -10,20 +10,14 @@ import (
 	"slices"
 	"sort"
 	"testing"
+
+	"github.com/openchart/openchart/internal/shareddata"
 )
 
-// sharedData returns the path of ../shared/data/<rel> relative to the
-// repository root, skipping the test when it is absent (failing under CI).
+// sharedData returns the path of rel under the shared test data.
 func sharedData(tb testing.TB, rel string) string {
 	tb.Helper()
-	p := filepath.Join("..", "..", "..", "..", "shared", "data", rel)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("test data %s is missing: %v", p, err)
-		}
-		tb.Skipf("test data %s is missing (it lives next to the repository in ../shared/data); skipping", p)
-	}
-	return p
+	return shareddata.Path(tb, rel)
 }
 
 func decode(tb testing.TB, data []byte) map[string]any {

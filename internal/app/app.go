@@ -53,6 +53,8 @@ type App struct {
 	// with: the embedded ones and the custom SearchParameter resources that
 	// were stored when it opened.
 	Registry *search.Registry
+
+	analyze func(context.Context) error // the store's own statistics refresh, if it has one
 }
 
 // Open builds the stack. Close releases the store.
@@ -73,6 +75,17 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	return a, nil
 }
 
+// Analyze refreshes the store's query-planner statistics. Run it after bulk
+// loads: until statistics exist, PostgreSQL may plan a search on freshly
+// loaded tables badly (seconds instead of milliseconds), and autovacuum,
+// where it runs at all, catches up only later.
+func (a *App) Analyze(ctx context.Context) error {
+	if a.analyze == nil {
+		return nil
+	}
+	return a.analyze(ctx)
+}
+
 func openStore(ctx context.Context, cfg Config) (store.Store, error) {
 	var st store.Store
 	var err error
@@ -91,9 +104,30 @@ func openStore(ctx context.Context, cfg Config) (store.Store, error) {
 		return nil, fmt.Errorf("opening the store: %w", err)
 	}
 	if cfg.Metrics != nil {
-		st = cfg.Metrics.Store(st)
+		st = &analyzedStore{Store: cfg.Metrics.Store(st), raw: st}
 	}
 	return st, nil
+}
+
+// analyzedStore keeps the unwrapped store reachable behind the metrics
+// wrapper, for maintenance that is not part of the store contract.
+type analyzedStore struct {
+	store.Store
+	raw store.Store
+}
+
+type analyzer interface {
+	Analyze(context.Context) error
+}
+
+func analyzeFunc(st store.Store) func(context.Context) error {
+	if w, ok := st.(*analyzedStore); ok {
+		st = w.raw
+	}
+	if an, ok := st.(analyzer); ok {
+		return an.Analyze
+	}
+	return nil
 }
 
 func assemble(ctx context.Context, d *defs.Definitions, st store.Store, cfg Config) (*App, error) {
@@ -135,7 +169,7 @@ func assemble(ctx context.Context, d *defs.Definitions, st store.Store, cfg Conf
 	if err != nil {
 		return nil, err
 	}
-	return &App{Defs: d, Store: st, Repo: r, API: api, Indexer: ix, Registry: reg}, nil
+	return &App{Defs: d, Store: st, Repo: r, API: api, Indexer: ix, Registry: reg, analyze: analyzeFunc(st)}, nil
 }
 
 // Close releases the store.

@@ -23,13 +23,16 @@ import (
 const usage = `OpenChart, an electronic health record.
 
 Usage:
-  openchart serve  [--addr HOST:PORT] [--data DIR | --db URL] [--demo]
-  openchart import [--data DIR | --db URL] [--workers N] PATH...
+  openchart serve   [--addr HOST:PORT] [--data DIR | --db URL] [--demo] [--base-url URL]
+  openchart import  [--data DIR | --db URL] [--workers N] PATH...
   openchart reindex [--data DIR | --db URL] [--type T,...] [--batch N] [--after KEY]
+  openchart bench data --patients N --out DIR [--seed S] [--src DIR]
+  openchart bench run  --target URL [--data DIR] [--db URL] [--clients 1,8,32] [--duration D]
   openchart version
 
-Environment: OPENCHART_ADDR, OPENCHART_DATA, OPENCHART_DB set the defaults
-of --addr, --data and --db. Run "openchart COMMAND -h" for a command's flags.
+Environment: OPENCHART_ADDR, OPENCHART_DATA, OPENCHART_DB and OPENCHART_BASE_URL
+set the defaults of --addr, --data, --db and --base-url. Run
+"openchart COMMAND -h" for a command's flags.
 `
 
 // Main runs the command line and returns the process exit status.

@@ -54,6 +54,13 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	printSummary(stdout, sum)
+	if sum.Resources > 0 {
+		start := time.Now()
+		if err := a.Analyze(ctx); err != nil {
+			return fmt.Errorf("refreshing the store's statistics after the import: %w", err)
+		}
+		fmt.Fprintf(stdout, "Store statistics refreshed in %s.\n", time.Since(start).Round(time.Millisecond))
+	}
 	if !sum.OK() {
 		return fmt.Errorf("%d entries failed to load", sum.Failed)
 	}

@@ -102,6 +102,7 @@ func (p *diffPool) generate(n int) []diffQuery {
 		{"composite", 5, p.genComposite}, {"chain", 8, p.genChain}, {"_has", 5, p.genHas},
 		{"_include", 5, p.genInclude}, {"_revinclude", 4, p.genRevInclude}, {"_sort", 8, p.genSort},
 		{"paging", 5, p.genPaging}, {"result parameters", 5, p.genResultParams}, {"errors", 2, p.genError},
+		{"compartment", 4, p.genCompartment}, {"$everything", 2, p.genEverything},
 	}
 	sum := 0
 	for _, g := range gens {
@@ -605,11 +606,68 @@ func (p *diffPool) genHas() (diffQuery, bool) {
 	if !ok {
 		return diffQuery{}, false
 	}
-	k, v, ok := p.simpleValue(ref.from)
+	key := "_has:" + ref.from.typ + ":" + ref.param + ":"
+	last := ref.from
+	if refs := p.refsTo[ref.from.key()]; len(refs) > 0 && p.r.IntN(3) == 0 {
+		// Nested: referred to by something that is itself referred to.
+		r2 := pick(p.r, refs)
+		key += "_has:" + r2.from.typ + ":" + r2.param + ":"
+		last = r2.from
+	}
+	k, v, ok := p.simpleValue(last)
 	if !ok {
 		return diffQuery{}, false
 	}
-	return diffQuery{url: query(tgt.typ, "_has:"+ref.from.typ+":"+ref.param+":"+k, v)}, true
+	return diffQuery{url: query(tgt.typ, key+k, v)}, true
+}
+
+// genCompartment searches in a compartment
+// (https://hl7.org/fhir/R4/compartmentdefinition.html#search):
+// Patient/123/Observation?..., or every type with Patient/123/*.
+func (p *diffPool) genCompartment() (diffQuery, bool) {
+	owner := p.item(nil, "Patient", "Encounter", "Practitioner")
+	if owner == nil {
+		return diffQuery{}, false
+	}
+	c := p.d.Compartment(owner.typ)
+	var in []string
+	for _, t := range p.types {
+		if c != nil && c.Params(t) != nil {
+			in = append(in, t)
+		}
+	}
+	if len(in) == 0 {
+		return diffQuery{}, false
+	}
+	if p.r.IntN(5) == 0 {
+		return diffQuery{url: query(owner.typ+"/"+owner.id+"/*", "_count", pick(p.r, []string{"10", "50"}))}, true
+	}
+	typ := pick(p.r, in)
+	var kv []string
+	if it := p.item(nil, typ); it != nil && p.r.IntN(2) == 0 {
+		if k, v, ok := p.simpleValue(it); ok {
+			kv = append(kv, k, v)
+		}
+	}
+	return diffQuery{url: query(owner.typ+"/"+owner.id+"/"+typ, append(kv, "_count", "20")...)}, true
+}
+
+// genEverything asks for a patient's whole record, whose order is defined
+// (the Patient, then by type and id), so its pages compare as they are.
+func (p *diffPool) genEverything() (diffQuery, bool) {
+	pat := p.item(nil, "Patient")
+	if pat == nil {
+		return diffQuery{}, false
+	}
+	var kv []string
+	if p.r.IntN(2) == 0 {
+		kv = append(kv, "_type", pick(p.r, p.types)+","+pick(p.r, p.types))
+	}
+	if p.r.IntN(3) == 0 {
+		kv = append(kv, "_since", "2000-01-01T00:00:00Z")
+	}
+	kv = append(kv, "_count", pick(p.r, []string{"20", "50", "200"}))
+	return diffQuery{url: query("Patient/"+pat.id+"/$everything", kv...), sorted: true}, true
 }
 
 // filter draws a criterion on it: its id or one of its values.

@@ -32,7 +32,7 @@ const (
 	diffQueries  = 2100 // queries generated
 	diffSeed     = 20240501
 	diffBase     = "http://diff.test/fhir"
-	diffMaxPages = 10 // pages followed per query (broad queries stop there on both stores)
+	diffMaxPages = 8 // pages followed per query (broad queries stop there on both stores)
 )
 
 func TestDifferential(t *testing.T) {

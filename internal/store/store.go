@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/openchart/openchart/internal/audit"
 )
 
 // Record is one stored version of a resource.
@@ -71,6 +73,13 @@ type Store interface {
 	// what rebuilding the search index walks. Resources created meanwhile
 	// appear after the cursor, so a scan that runs to the end sees them.
 	Scan(ctx context.Context, q ScanQuery) (*ScanPage, error)
+	// AuditRange lists audit entries for a report (see audit.go).
+	AuditRange(ctx context.Context, q AuditQuery) (*AuditPage, error)
+	// AuditScan lists up to limit audit entries with sequence numbers
+	// above after, in sequence order (verification walks it).
+	AuditScan(ctx context.Context, after int64, limit int) ([]*audit.Row, error)
+	// AuditHead returns the sequence number and hash of the last entry.
+	AuditHead(ctx context.Context) (audit.Head, error)
 	// Ping checks the store is reachable (readiness).
 	Ping(ctx context.Context) error
 	// Close releases the store.
@@ -101,6 +110,13 @@ type Tx interface {
 	// not exist) and the caller rolls back, so rows computed from a stale
 	// version never replace those a concurrent write just stored.
 	Reindex(ctx context.Context, updates []IndexUpdate) error
+	// AppendAudit appends entries to the audit trail in this transaction:
+	// they commit with its writes or not at all. The store numbers them
+	// after the last entry and chains them (audit.Seal) while it holds the
+	// chain head, so concurrent transactions append one after the other
+	// without gaps; it sets each entry's Seq. Call it last, just before the
+	// transaction ends: the chain head stays locked until then.
+	AppendAudit(ctx context.Context, entries []*audit.Entry) error
 	// Now returns the transaction's timestamp: every version written in one
 	// transaction shares it (UTC, truncated to microseconds).
 	Now() time.Time

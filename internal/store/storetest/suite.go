@@ -43,6 +43,9 @@ func Run(t *testing.T, open Opener) {
 		{"VersionProperties", testVersionProperties},
 		{"Scan", testScan},
 		{"Reindex", testReindex},
+		{"AuditChain", testAuditChain},
+		{"AuditConcurrent", testAuditConcurrent},
+		{"AuditRange", testAuditRange},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

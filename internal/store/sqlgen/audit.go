@@ -1,0 +1,103 @@
+package sqlgen
+
+import (
+	"strings"
+
+	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/store"
+)
+
+// AuditColumns are the columns audit statements return, in order.
+const AuditColumns = "a.seq, a.prev_hash, a.hash, a.entry, a.recorded, a.action, a.interaction, a.outcome, a.username, a.user_id, a.fhir_user"
+
+// AuditInsert inserts one audit_log row; AuditPatientInsert one
+// audit_patient row (the patients of an entry, for reports by patient).
+const (
+	AuditLogTable     = "audit_log (seq, recorded, action, interaction, outcome, username, user_id, fhir_user, prev_hash, hash, entry)"
+	AuditPatientTable = "audit_patient (patient, seq)"
+)
+
+// auditKeys maps sort keys to expressions. The patient key is the
+// smallest patient id of the entry (none sorts last).
+var auditKeys = map[store.AuditKey]string{
+	store.AuditByTime:    "a.seq",
+	store.AuditByUser:    "a.username",
+	store.AuditByPatient: "(SELECT min(p.patient) FROM audit_patient p WHERE p.seq = a.seq)",
+	store.AuditByAction:  "a.action",
+	store.AuditByOutcome: "a.outcome",
+}
+
+// AuditRange compiles a report query: one page of count+1 rows (the extra
+// row tells whether more follow).
+func AuditRange(d Dialect, q store.AuditQuery, count int) (Stmt, error) {
+	b := &builder{d: d}
+	var conds []string
+	if q.Seq != 0 {
+		conds = append(conds, "a.seq = "+b.arg(q.Seq))
+	}
+	if !q.From.IsZero() {
+		conds = append(conds, "a.recorded >= "+b.arg(Micros(q.From)))
+	}
+	if !q.To.IsZero() {
+		conds = append(conds, "a.recorded <= "+b.arg(Micros(q.To)))
+	}
+	if q.User != "" {
+		u := b.arg(q.User)
+		conds = append(conds, "(a.username = "+u+" OR a.user_id = "+u+" OR a.fhir_user = "+u+")")
+	}
+	if q.Patient != "" {
+		conds = append(conds, "a.seq IN (SELECT p.seq FROM audit_patient p WHERE p.patient = "+b.arg(q.Patient)+")")
+	}
+	in := func(col string, n int, v func(i int) any) {
+		if n == 0 {
+			return
+		}
+		ph := make([]string, n)
+		for i := range ph {
+			ph[i] = b.arg(v(i))
+		}
+		conds = append(conds, col+" IN ("+strings.Join(ph, ", ")+")")
+	}
+	in("a.action", len(q.Actions), func(i int) any { return string(q.Actions[i]) })
+	in("a.interaction", len(q.Interactions), func(i int) any { return q.Interactions[i] })
+	in("a.outcome", len(q.Outcomes), func(i int) any { return int64(q.Outcomes[i]) })
+	var order []string
+	for _, s := range q.Sort {
+		expr, ok := auditKeys[s.Key]
+		if !ok {
+			return Stmt{}, errs.E("audit report", errs.Invalid, "unknown sort key "+string(s.Key))
+		}
+		dir := " ASC NULLS LAST"
+		if s.Desc {
+			dir = " DESC NULLS LAST"
+		}
+		order = append(order, expr+dir)
+	}
+	order = append(order, "a.seq")
+	if len(q.Sort) > 0 && q.Sort[0].Key == store.AuditByTime && q.Sort[0].Desc {
+		order[len(order)-1] = "a.seq DESC"
+	}
+	sql := "SELECT " + AuditColumns + " FROM audit_log a"
+	if len(conds) > 0 {
+		sql += " WHERE " + strings.Join(conds, " AND ")
+	}
+	sql += " ORDER BY " + strings.Join(order, ", ") + " LIMIT " + b.arg(int64(count+1)) + " OFFSET " + b.arg(int64(q.Offset))
+	return Stmt{sql, b.args}, nil
+}
+
+// AuditScan compiles a page of entries after a sequence number.
+func AuditScan(d Dialect, after int64, limit int) Stmt {
+	b := &builder{d: d}
+	return Stmt{"SELECT " + AuditColumns + " FROM audit_log a WHERE a.seq > " + b.arg(after) +
+		" ORDER BY a.seq LIMIT " + b.arg(int64(limit)), b.args}
+}
+
+// AuditPatients compiles the lookup of the patients of the given entries.
+func AuditPatients(d Dialect, seqs []int64) Stmt {
+	b := &builder{d: d}
+	ph := make([]string, len(seqs))
+	for i, s := range seqs {
+		ph[i] = b.arg(s)
+	}
+	return Stmt{"SELECT seq, patient FROM audit_patient WHERE seq IN (" + strings.Join(ph, ", ") + ") ORDER BY seq, patient", b.args}
+}

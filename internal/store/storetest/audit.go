@@ -1,0 +1,205 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/openchart/openchart/internal/audit"
+	"github.com/openchart/openchart/internal/store"
+)
+
+func auditEntry(user, interaction string, outcome audit.Outcome, patients ...string) *audit.Entry {
+	return &audit.Entry{Action: audit.ActionOf(interaction), Interaction: interaction, Outcome: outcome,
+		Agent: audit.Agent{Kind: "user", Username: user, UserID: "id-" + user}, Patients: patients,
+		Entities: []audit.Entity{{Type: "Patient", ID: "x", Version: 1}}}
+}
+
+// appendAudit appends entries in one transaction stamped with its time.
+func appendAudit(t *testing.T, s store.Store, es ...*audit.Entry) {
+	t.Helper()
+	err := s.InTx(context.Background(), func(tx store.Tx) error {
+		for _, e := range es {
+			e.Recorded = tx.Now()
+		}
+		return tx.AppendAudit(context.Background(), es)
+	})
+	if err != nil {
+		t.Fatalf("append audit: %v", err)
+	}
+}
+
+func verified(t *testing.T, s store.Store, want int64) {
+	t.Helper()
+	v, err := audit.Verify(context.Background(), s)
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if v.Broken != nil || v.Entries != want || v.Head.Seq != want {
+		t.Fatalf("verify: %d entries, head %d, broken %v; want %d entries", v.Entries, v.Head.Seq, v.Broken, want)
+	}
+}
+
+// testAuditChain: entries are numbered from 1 without gaps, chained, kept
+// only when their transaction commits, and read back as they were written.
+func testAuditChain(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	head, err := s.AuditHead(ctx)
+	if err != nil || head.Seq != 0 || !cmp.Equal(head.Hash, audit.Genesis) {
+		t.Fatalf("empty head = %+v, %v", head, err)
+	}
+	verified(t, s, 0)
+
+	first := auditEntry("alice", audit.InteractionRead, audit.Success, "p2", "p1")
+	appendAudit(t, s, first)
+	if first.Seq != 1 {
+		t.Fatalf("first entry numbered %d", first.Seq)
+	}
+	// A transaction that fails leaves no entry, and its writes and entries
+	// go together.
+	boom := errors.New("boom")
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.Put(ctx, []store.Write{write("Patient", "a1", 1, store.Index{})}); err != nil {
+			return err
+		}
+		e := auditEntry("bob", audit.InteractionCreate, audit.Success)
+		e.Recorded = tx.Now()
+		if err := tx.AppendAudit(ctx, []*audit.Entry{e}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("failing transaction: %v", err)
+	}
+	verified(t, s, 1)
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		w := write("Patient", "a1", 1, store.Index{})
+		w.LastUpdated = tx.Now()
+		if err := tx.Put(ctx, []store.Write{w}); err != nil {
+			return err
+		}
+		e := auditEntry("bob", audit.InteractionCreate, audit.Success, "a1")
+		e.Recorded = tx.Now()
+		return tx.AppendAudit(ctx, []*audit.Entry{e, auditEntry("bob", audit.InteractionRead, audit.MinorFailure)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verified(t, s, 3)
+
+	rows, err := s.AuditScan(ctx, 0, 2)
+	if err != nil || len(rows) != 2 || rows[0].Seq != 1 || rows[1].Seq != 2 {
+		t.Fatalf("scan = %v, %v", rows, err)
+	}
+	got, err := rows[0].Entry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Patients = []string{"p1", "p2"} // the row keeps them sorted
+	if d := cmp.Diff(first.Columns(), rows[0].Columns); d != "" {
+		t.Errorf("columns (-want +got):\n%s", d)
+	}
+	if got.Seq != 1 || got.Agent.Username != "alice" || !got.Recorded.Equal(first.Recorded) {
+		t.Errorf("entry read back = %+v", got)
+	}
+	if rows, _ := s.AuditScan(ctx, 2, 10); len(rows) != 1 || rows[0].Seq != 3 {
+		t.Errorf("scan after 2 = %v", rows)
+	}
+}
+
+// testAuditConcurrent: concurrent transactions append an unbroken chain.
+func testAuditConcurrent(t *testing.T, s store.Store) {
+	const writers, each = 8, 10
+	var wg sync.WaitGroup
+	errc := make(chan error, writers*each)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				err := s.InTx(context.Background(), func(tx store.Tx) error {
+					id := fmt.Sprintf("w%d-%d", w, i)
+					wr := write("Patient", id, 1, store.Index{})
+					wr.LastUpdated = tx.Now()
+					if err := tx.Put(context.Background(), []store.Write{wr}); err != nil {
+						return err
+					}
+					e := auditEntry(fmt.Sprint("user", w), audit.InteractionCreate, audit.Success, id)
+					e.Recorded = tx.Now()
+					return tx.AppendAudit(context.Background(), []*audit.Entry{e})
+				})
+				if err != nil {
+					errc <- err
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	verified(t, s, writers*each)
+}
+
+// testAuditRange: reports filter by time, user, patient, action, outcome
+// and entry, sort by each key and page.
+func testAuditRange(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	appendAudit(t, s, auditEntry("alice", "read", audit.Success, "p1"))
+	mid := time.Now().UTC()
+	appendAudit(t, s, auditEntry("bob", "update", audit.MinorFailure, "p2"), auditEntry("carol", "search", audit.Success, "p1", "p2"))
+	appendAudit(t, s, auditEntry("alice", "delete", audit.SeriousFailure))
+	seqs := func(q store.AuditQuery) []int64 {
+		t.Helper()
+		page, err := s.AuditRange(ctx, q)
+		if err != nil {
+			t.Fatalf("AuditRange(%+v): %v", q, err)
+		}
+		out := []int64{}
+		for _, r := range page.Rows {
+			out = append(out, r.Seq)
+		}
+		if page.More {
+			out = append(out, -1)
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		q    store.AuditQuery
+		want []int64
+	}{
+		{"all", store.AuditQuery{}, []int64{1, 2, 3, 4}},
+		{"one", store.AuditQuery{Seq: 3}, []int64{3}},
+		{"user name", store.AuditQuery{User: "alice"}, []int64{1, 4}},
+		{"user id", store.AuditQuery{User: "id-bob"}, []int64{2}},
+		{"patient", store.AuditQuery{Patient: "p2"}, []int64{2, 3}},
+		{"action", store.AuditQuery{Actions: []audit.Action{audit.Read, audit.Delete}}, []int64{1, 3, 4}},
+		{"interaction", store.AuditQuery{Interactions: []string{"search"}}, []int64{3}},
+		{"outcome", store.AuditQuery{Outcomes: []audit.Outcome{audit.MinorFailure, audit.SeriousFailure}}, []int64{2, 4}},
+		{"from", store.AuditQuery{From: mid}, []int64{2, 3, 4}},
+		{"to", store.AuditQuery{To: mid}, []int64{1}},
+		{"newest first", store.AuditQuery{Sort: []store.AuditSort{{Key: store.AuditByTime, Desc: true}}}, []int64{4, 3, 2, 1}},
+		{"by user", store.AuditQuery{Sort: []store.AuditSort{{Key: store.AuditByUser, Desc: true}}}, []int64{3, 2, 1, 4}},
+		{"by patient", store.AuditQuery{Sort: []store.AuditSort{{Key: store.AuditByPatient}}}, []int64{1, 3, 2, 4}},
+		{"by outcome", store.AuditQuery{Sort: []store.AuditSort{{Key: store.AuditByOutcome, Desc: true}}}, []int64{4, 2, 1, 3}},
+		{"by action", store.AuditQuery{Sort: []store.AuditSort{{Key: store.AuditByAction}}}, []int64{4, 1, 3, 2}},
+		{"page 1", store.AuditQuery{Count: 2}, []int64{1, 2, -1}},
+		{"page 2", store.AuditQuery{Count: 2, Offset: 2}, []int64{3, 4}},
+	}
+	for _, tc := range tests {
+		if d := cmp.Diff(tc.want, seqs(tc.q)); d != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, d)
+		}
+	}
+	if _, err := s.AuditRange(ctx, store.AuditQuery{Sort: []store.AuditSort{{Key: "colour"}}}); err == nil {
+		t.Error("unknown sort key accepted")
+	}
+}

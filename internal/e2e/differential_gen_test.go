@@ -314,7 +314,12 @@ func (p *diffPool) genDate() (diffQuery, bool) {
 	if !ok {
 		return diffQuery{}, false
 	}
-	q := query(it.typ, row.Param, pick(p.r, prefixes)+p.dateText(t))
+	text := p.dateText(t)
+	if p.r.IntN(6) == 0 && row.High.Year() < 3000 {
+		// The last instant the stored value covers, to the microsecond.
+		text = row.High.Format("2006-01-02T15:04:05.000000Z")
+	}
+	q := query(it.typ, row.Param, pick(p.r, prefixes)+text)
 	if p.r.IntN(5) == 0 {
 		// A range: two ANDed bounds.
 		q += "&" + row.Param + "=lt" + t.AddDate(1+p.r.IntN(3), 0, 0).Format("2006-01")
@@ -336,6 +341,19 @@ func (p *diffPool) genQuantity() (diffQuery, bool) {
 	}
 	row := pick(p.r, it.ix.Quantities)
 	val := row.Value
+	switch p.r.IntN(6) {
+	case 0:
+		// More precision than stored narrows the range
+		// (https://hl7.org/fhir/R4/search.html#number).
+		if strings.Contains(val, ".") {
+			val += "0"
+		} else {
+			val += ".0"
+		}
+	case 1:
+		// The edges of the stored value's own range.
+		val = numText(pick(p.r, []float64{row.Low, row.High}))
+	}
 	if p.r.IntN(3) == 0 {
 		// A nearby value, so that gt/lt/ap have something to separate.
 		var f float64

@@ -29,6 +29,7 @@ func reindexCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	// The index must be built with the base URL the server uses, or
 	// absolute references to this server would be indexed differently.
 	baseURL := fs.String("base-url", defaultBaseURL(), "public base URL of the FHIR API, as the server is given it")
+	analyze := fs.Bool("analyze", true, "refresh the database's planner statistics first (PostgreSQL: VACUUM ANALYZE)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return err
@@ -41,7 +42,7 @@ func reindexCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *batch <= 0 {
 		return usageError{fmt.Errorf("--batch must be positive")}
 	}
-	opts := reindex.Options{Batch: *batch, After: *after}
+	opts := reindex.Options{Batch: *batch, After: *after, Analyze: *analyze}
 	for _, t := range strings.Split(*types, ",") {
 		if t = strings.TrimSpace(t); t != "" {
 			opts.Types = append(opts.Types, t)

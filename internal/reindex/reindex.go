@@ -30,6 +30,12 @@ type Options struct {
 	After string
 	// Workers extract index rows in parallel (default GOMAXPROCS).
 	Workers int
+	// Analyze refreshes the store's planner statistics before starting,
+	// when the store can (PostgreSQL: VACUUM ANALYZE). Right after a bulk
+	// import, before autovacuum has run, PostgreSQL plans the deletion of a
+	// batch's old rows as sequential scans of the index tables; with
+	// statistics the whole job ran about three times faster.
+	Analyze bool
 	// Progress receives progress reports; nil means none. Each report's
 	// Note reads "after CURSOR", the point to resume from.
 	Progress progress.Reporter
@@ -70,6 +76,11 @@ func Run(ctx context.Context, st store.Store, ix Indexer, opts Options) (*Summar
 	}
 	start := time.Now()
 	sum := &Summary{Types: map[string]int{}}
+	if a, ok := st.(analyzer); ok && opts.Analyze {
+		if err := a.Analyze(ctx); err != nil {
+			return sum, fmt.Errorf("refreshing planner statistics: %w", err)
+		}
+	}
 	// The count gives the progress bar its end; it includes resources
 	// before After, so a resumed job's bar starts short of the end.
 	total, err := st.Search(ctx, &store.Query{Types: opts.Types, Total: store.TotalAccurate})
@@ -103,6 +114,11 @@ func Run(ctx context.Context, st store.Store, ix Indexer, opts Options) (*Summar
 			return sum, errs.E("reindex", errs.Transient, err)
 		}
 	}
+}
+
+// analyzer is a store that can refresh its planner statistics.
+type analyzer interface {
+	Analyze(ctx context.Context) error
 }
 
 type run struct {

@@ -18,7 +18,8 @@ const ScanColumns = "r.rkey, r.type, r.id, r.version, r.last_updated, v.method, 
 func ScanCursor(rkey int64) string { return strconv.FormatInt(rkey, 10) }
 
 // Scan compiles q into one page statement over current, non-deleted
-// resources in key order (the primary key, so each page is a range read).
+// resources in key order (the primary key, so an untyped page is a range
+// read).
 func Scan(d Dialect, q store.ScanQuery, limit int) (Stmt, error) {
 	b := &builder{d: d}
 	var after int64
@@ -37,6 +38,11 @@ func Scan(d Dialect, q store.ScanQuery, limit int) (Stmt, error) {
 		}
 		conds = append(conds, "r.type IN ("+strings.Join(ph, ", ")+")")
 	}
-	return Stmt{"SELECT " + ScanColumns + " FROM resources r JOIN versions v ON v.rkey = r.rkey AND v.version = r.version WHERE " +
-		strings.Join(conds, " AND ") + " ORDER BY r.rkey LIMIT " + b.arg(int64(limit)), b.args}, nil
+	// The page is chosen on resources alone and only its rows are joined
+	// to versions: joined first, a planner without fresh statistics (right
+	// after an import) looked up the version of every remaining resource
+	// for each page.
+	return Stmt{"SELECT " + ScanColumns + " FROM (SELECT r.rkey, r.type, r.id, r.version, r.last_updated FROM resources r WHERE " +
+		strings.Join(conds, " AND ") + " ORDER BY r.rkey LIMIT " + b.arg(int64(limit)) +
+		") r JOIN versions v ON v.rkey = r.rkey AND v.version = r.version ORDER BY r.rkey", b.args}, nil
 }

@@ -177,9 +177,10 @@ func (a *API) everythingRecords(ctx context.Context, req *Request, q *everything
 
 // everythingRefs reads, through the Repository, the resources of
 // everythingRefTypes that the records reference and that are not in seen
-// (which it updates). Dangling and hidden references are left out.
+// (which it updates): one search by _id per type. Dangling references and
+// resources the Repository does not show are left out.
 func (a *API) everythingRefs(ctx context.Context, base string, recs []*store.Record, seen map[string]bool) ([]*store.Record, error) {
-	var targets []store.Ref
+	ids := map[string][]store.Predicate{}
 	for _, rec := range recs {
 		res, err := fhir.Parse(rec.JSON, fhir.ParseOptions{})
 		if err != nil {
@@ -191,19 +192,21 @@ func (a *API) everythingRefs(ctx context.Context, base string, recs []*store.Rec
 				return
 			}
 			seen[typ+"/"+id] = true
-			targets = append(targets, store.Ref{Type: typ, ID: id})
+			ids[typ] = append(ids[typ], store.Predicate{Param: "_id", Kind: store.KindID, AnySystem: true, Code: id})
 		})
 	}
+	types := make([]string, 0, len(ids))
+	for t := range ids {
+		types = append(types, t)
+	}
+	slices.Sort(types)
 	var out []*store.Record
-	for _, t := range targets {
-		rec, err := a.repo.Read(ctx, t.Type, t.ID)
-		switch {
-		case errs.Is(err, errs.NotFound), errs.Is(err, errs.Gone), errs.Is(err, errs.Permission):
-			continue
-		case err != nil:
+	for _, t := range types {
+		res, err := a.repo.Search(ctx, &store.Query{Types: []string{t}, Where: []store.Clause{{Or: ids[t]}}})
+		if err != nil {
 			return nil, err
 		}
-		out = append(out, rec)
+		out = append(out, res.Records...)
 	}
 	return out, nil
 }

@@ -11,7 +11,8 @@ import (
 
 // seedEverything stores two patients' records. Patient p1 has three
 // Observations, two Conditions, an Encounter at a Location and a
-// MedicationRequest naming a Medication and its prescriber; p2 has an
+// MedicationRequest naming a Medication and its prescriber (and a Condition
+// names a Practitioner that does not exist); p2 has an
 // Observation and a Condition. One Practitioner is referenced by nobody.
 func seedEverything(t *testing.T, e *env) {
 	t.Helper()
@@ -41,8 +42,12 @@ func seedEverything(t *testing.T, e *env) {
 		put(obs)
 	}
 	for _, c := range []string{"p1-c1", "p1-c2", "p2-c1"} {
-		put(map[string]any{"resourceType": "Condition", "id": c, "subject": ref("Patient/" + c[:2]),
-			"code": code("http://snomed.info/sct", "44054006")})
+		cond := map[string]any{"resourceType": "Condition", "id": c, "subject": ref("Patient/" + c[:2]),
+			"code": code("http://snomed.info/sct", "44054006")}
+		if c == "p1-c2" {
+			cond["asserter"] = ref("Practitioner/ghost") // dangling: left out
+		}
+		put(cond)
 	}
 	put(map[string]any{"resourceType": "Encounter", "id": "p1-e1", "status": "finished",
 		"class":    map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},

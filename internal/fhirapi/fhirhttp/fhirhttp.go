@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"strings"
 
@@ -32,12 +33,18 @@ type Options struct {
 	TrustProxy bool
 	// Logger receives panics and internal errors.
 	Logger *slog.Logger
+	// MaxBundles bounds how many batch or transaction Bundles are read and
+	// processed at once (default twice the number of CPUs); more wait their
+	// turn. A parsed Bundle of thousands of entries takes tens of megabytes,
+	// so this keeps the server's memory bounded under many importing clients.
+	MaxBundles int
 }
 
 type handler struct {
-	api  *fhirapi.API
-	opts Options
-	log  *slog.Logger
+	api     *fhirapi.API
+	opts    Options
+	log     *slog.Logger
+	bundles chan struct{} // one token per Bundle being processed
 }
 
 // New returns the HTTP handler of the FHIR API. Mount it for both the base
@@ -61,7 +68,20 @@ func New(api *fhirapi.API, opts Options) http.Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &handler{api: api, opts: opts, log: log}
+	if opts.MaxBundles <= 0 {
+		opts.MaxBundles = 2 * runtime.GOMAXPROCS(0)
+	}
+	return &handler{api: api, opts: opts, log: log, bundles: make(chan struct{}, opts.MaxBundles)}
+}
+
+// isBundlePost reports whether r posts a batch or transaction Bundle: a
+// POST to the base itself.
+func (h *handler) isBundlePost(r *http.Request) bool {
+	if r.Method != http.MethodPost {
+		return false
+	}
+	p := strings.TrimSuffix(r.URL.EscapedPath(), "/")
+	return p == "" || p == h.opts.BasePath
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -75,6 +95,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.writeError(w, r, errs.E(errs.Internal, "panic"))
 		}
 	}()
+	if h.isBundlePost(r) {
+		select {
+		case h.bundles <- struct{}{}:
+			defer func() { <-h.bundles }()
+		case <-r.Context().Done():
+			return // the client went away while waiting
+		}
+	}
 	req, err := h.request(w, r)
 	if err != nil {
 		h.writeError(w, r, err)

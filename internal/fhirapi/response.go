@@ -26,6 +26,8 @@ type Response struct {
 }
 
 // Resource returns the body as a parsed resource (nil for an empty body).
+// In a Bundle the API built, entry resources may be fhir.Raw (the stored
+// bytes, embedded as they are); parse Body instead to walk them as maps.
 func (r *Response) Resource() (map[string]any, error) {
 	if r.res != nil || len(r.Body) == 0 {
 		return r.res, nil

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 
+	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/fhir/defs"
 	"github.com/openchart/openchart/internal/repo"
@@ -43,7 +44,8 @@ func loadRegistry(ctx context.Context, d *defs.Definitions, st store.Store, val 
 	}
 	q := c.Query
 	q.Count, q.Offset, q.Total = 0, 0, store.TotalNone // every match, in store order
-	res, err := reader.Search(ctx, q)
+	// OpenChart itself reads them (audited as the system).
+	res, err := reader.Search(access.With(ctx, &access.Principal{Kind: access.System}), q)
 	if err != nil {
 		return nil, fmt.Errorf("reading custom search parameters: %w", err)
 	}

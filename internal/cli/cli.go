@@ -25,6 +25,7 @@ const usage = `OpenChart, an electronic health record.
 Usage:
   openchart serve   [--addr HOST:PORT] [--data DIR | --db URL] [--demo] [--base-url URL]
   openchart import  [--data DIR | --db URL] [--workers N] PATH...
+  openchart audit   verify [--data DIR | --db URL]
   openchart reindex [--data DIR | --db URL] [--type T,...] [--batch N] [--after KEY]
   openchart bench data --patients N --out DIR [--seed S] [--src DIR]
   openchart bench run  --target URL [--data DIR] [--db URL] [--clients 1,8,32] [--duration D]
@@ -53,6 +54,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = reindexCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		err = benchCmd(ctx, args[1:], stdout, stderr)
+	case "audit":
+		err = auditCmd(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "openchart", app.Version)
 	case "help", "-h", "--help":

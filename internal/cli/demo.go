@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/demo"
 	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/fhirapi"
@@ -15,6 +16,8 @@ import (
 // processing, exactly as a client posting the Bundles would. The Bundles use
 // PUT with fixed ids, so loading again changes nothing.
 func loadDemo(ctx context.Context, api *fhirapi.API) (int, error) {
+	// OpenChart itself writes the demo data (audited as the system).
+	ctx = access.With(ctx, &access.Principal{Kind: access.System})
 	n := 0
 	for _, b := range demo.Bundles(time.Now()) {
 		if _, err := api.ProcessBundle(ctx, b, ""); err != nil {

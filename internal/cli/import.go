@@ -49,7 +49,7 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	sum, err := im.Run(ctx, fs.Args())
+	sum, err := im.Run(operator(ctx), fs.Args())
 	if err != nil {
 		return err
 	}

@@ -156,6 +156,9 @@ func (a *API) dispatch(ctx context.Context, req *Request) (*Response, error) {
 		return nil, errs.E(errs.NotFound, "route", "unknown resource type "+quote(req.Type),
 			issue("error", "not-supported", "\""+req.Type+"\" is not a FHIR R4 resource type"))
 	}
+	if isAuditTrail(req) {
+		return a.auditTrail(ctx, req) // audit.go
+	}
 	switch {
 	case req.Metadata:
 		return a.onlyGET(ctx, req, a.capabilities)

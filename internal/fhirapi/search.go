@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/openchart/openchart/internal/audit"
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/repo"
@@ -34,6 +35,8 @@ func (a *API) search(ctx context.Context, req *Request) (*Response, error) {
 	if req.Compartment != "" && req.Compartment != "*" {
 		typ = req.Compartment
 	}
+	// The audit entries of this search record its parameters.
+	ctx = audit.WithQuery(ctx, params)
 	s, err := a.compiler.Compile(typ, params, req.Prefer.Handling == "strict")
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/openchart/openchart/internal/audit"
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/store"
@@ -96,8 +97,17 @@ func (r *Repo) checkType(op, typ string) error {
 }
 
 // Read returns the current version of a resource. A deleted resource gives
-// an errs.Gone error (with the deletion record).
+// an errs.Gone error (with the deletion record). The read is audited before
+// the record is returned.
 func (r *Repo) Read(ctx context.Context, typ, id string) (*store.Record, error) {
+	rec, err := r.read(ctx, typ, id)
+	if aerr := r.record(ctx, err, oneEntry(ctx, audit.InteractionRead, typ, id, 0, rec, err)); aerr != nil && err == nil {
+		return nil, aerr
+	}
+	return rec, err
+}
+
+func (r *Repo) read(ctx context.Context, typ, id string) (*store.Record, error) {
 	op := "read " + typ + "/" + id
 	if err := r.checkType(op, typ); err != nil {
 		return nil, err
@@ -109,8 +119,16 @@ func (r *Repo) Read(ctx context.Context, typ, id string) (*store.Record, error) 
 	return rec, nil
 }
 
-// VRead returns one version of a resource.
+// VRead returns one version of a resource, audited like Read.
 func (r *Repo) VRead(ctx context.Context, typ, id string, version int64) (*store.Record, error) {
+	rec, err := r.vread(ctx, typ, id, version)
+	if aerr := r.record(ctx, err, oneEntry(ctx, audit.InteractionVRead, typ, id, version, rec, err)); aerr != nil && err == nil {
+		return nil, aerr
+	}
+	return rec, err
+}
+
+func (r *Repo) vread(ctx context.Context, typ, id string, version int64) (*store.Record, error) {
 	op := fmt.Sprintf("vread %s/%s/_history/%d", typ, id, version)
 	if err := r.checkType(op, typ); err != nil {
 		return nil, err
@@ -122,8 +140,25 @@ func (r *Repo) VRead(ctx context.Context, typ, id string, version int64) (*store
 	return rec, nil
 }
 
-// History lists versions, newest first.
+// History lists versions, newest first. The entry names the history's
+// target and every version listed.
 func (r *Repo) History(ctx context.Context, q store.HistoryQuery) (*store.HistoryPage, error) {
+	page, err := r.history(ctx, q)
+	var recs []*store.Record
+	if page != nil {
+		recs = page.Records
+	}
+	var target []audit.Entity
+	if q.Type != "" {
+		target = []audit.Entity{{Type: q.Type, ID: q.ID}}
+	}
+	if aerr := r.record(ctx, err, readEntry(ctx, audit.InteractionHistory, target, recs, err)); aerr != nil && err == nil {
+		return nil, aerr
+	}
+	return page, err
+}
+
+func (r *Repo) history(ctx context.Context, q store.HistoryQuery) (*store.HistoryPage, error) {
 	if q.Type != "" {
 		if err := r.checkType("history", q.Type); err != nil {
 			return nil, err
@@ -136,8 +171,29 @@ func (r *Repo) History(ctx context.Context, q store.HistoryQuery) (*store.Histor
 	return page, nil
 }
 
-// Search runs a compiled query.
+// Search runs a compiled query. The entry names the types searched, the
+// parameters (audit.WithQuery), every resource returned and their patients.
 func (r *Repo) Search(ctx context.Context, q *store.Query) (*store.Result, error) {
+	res, err := r.search(ctx, q)
+	if aerr := r.record(ctx, err, searchEntry(ctx, q, res, err)); aerr != nil && err == nil {
+		return nil, aerr
+	}
+	return res, err
+}
+
+func searchEntry(ctx context.Context, q *store.Query, res *store.Result, err error) *audit.Entry {
+	target := make([]audit.Entity, len(q.Types))
+	for i, t := range q.Types {
+		target[i] = audit.Entity{Type: t}
+	}
+	var recs []*store.Record
+	if res != nil {
+		recs = res.Records
+	}
+	return readEntry(ctx, audit.InteractionSearch, target, recs, err)
+}
+
+func (r *Repo) search(ctx context.Context, q *store.Query) (*store.Result, error) {
 	for _, t := range q.Types {
 		if err := r.checkType("search", t); err != nil {
 			return nil, err
@@ -205,14 +261,27 @@ func (r *Repo) ConditionalDelete(ctx context.Context, typ string, criteria url.V
 }
 
 // InTx runs fn in one transaction: all its writes commit together, or none.
+// The audit entries of its interactions are appended last, in the same
+// transaction; if it rolls back, they are recorded as failed in one of
+// their own.
 func (r *Repo) InTx(ctx context.Context, fn func(*Tx) error) error {
-	return r.store.InTx(ctx, func(st store.Tx) error {
+	var attempted []*audit.Entry
+	err := r.store.InTx(ctx, func(st store.Tx) error {
 		tx := &Tx{r: r, st: st, now: st.Now(), pending: map[key]int{}}
-		if err := fn(tx); err != nil {
+		err := fn(tx)
+		if err == nil {
+			err = tx.flush(ctx)
+		}
+		attempted = tx.audit
+		if err != nil {
 			return err
 		}
-		return tx.flush(ctx)
+		return tx.appendAudit(ctx)
 	})
+	if err != nil {
+		r.rolledBack(ctx, attempted, err)
+	}
+	return err
 }
 
 // formatInstant renders a store time as a FHIR instant.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/openchart/openchart/internal/audit"
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/store"
@@ -59,6 +60,10 @@ type Tx struct {
 	// fetched holds current versions read ahead by Prefetch; a nil value
 	// records that the resource does not exist.
 	fetched map[key]*store.Record
+	// audit holds the entries of the interactions so far; patients the
+	// Patient compartments of the versions staged (from their index rows).
+	audit    []*audit.Entry
+	patients map[key][]string
 }
 
 // Now is the transaction's timestamp: the lastUpdated of all it writes.
@@ -117,19 +122,25 @@ func (tx *Tx) Prefetch(ctx context.Context, refs []store.Ref) error {
 	return nil
 }
 
-// Read returns the current version of typ/id inside the transaction.
+// Read returns the current version of typ/id inside the transaction; the
+// read is audited with the transaction.
 func (tx *Tx) Read(ctx context.Context, typ, id string) (*store.Record, error) {
-	if err := tx.r.checkType("read", typ); err != nil {
-		return nil, err
+	var rec *store.Record
+	err := tx.r.checkType("read", typ)
+	if err == nil {
+		rec, err = tx.read(ctx, typ, id)
 	}
-	return tx.read(ctx, typ, id)
+	tx.audit = append(tx.audit, oneEntry(ctx, audit.InteractionRead, typ, id, 0, rec, err))
+	return rec, err
 }
 
 // Search runs a query inside the transaction. It does not see this
 // transaction's own unflushed writes: FHIR resolves a transaction's
 // conditional criteria against the state before it.
 func (tx *Tx) Search(ctx context.Context, q *store.Query) (*store.Result, error) {
-	return tx.st.Search(ctx, q)
+	res, err := tx.st.Search(ctx, q)
+	tx.audit = append(tx.audit, searchEntry(ctx, q, res, err))
+	return res, err
 }
 
 // match runs conditional criteria and returns up to two matches.
@@ -170,6 +181,13 @@ func (tx *Tx) Match(ctx context.Context, typ string, criteria url.Values) (*stor
 // Create stores a new resource.
 func (tx *Tx) Create(ctx context.Context, res map[string]any, opts CreateOptions) (*Outcome, error) {
 	typ := fhir.TypeOf(res)
+	out, err := tx.create(ctx, res, opts)
+	tx.note(ctx, audit.InteractionCreate, typ, opts.ID, out, err)
+	return out, err
+}
+
+func (tx *Tx) create(ctx context.Context, res map[string]any, opts CreateOptions) (*Outcome, error) {
+	typ := fhir.TypeOf(res)
 	op := "create " + typ
 	if err := tx.r.checkType(op, typ); err != nil {
 		return nil, err
@@ -208,8 +226,17 @@ func (tx *Tx) Create(ctx context.Context, res map[string]any, opts CreateOptions
 // when it does not exist (update as create, with the client's id). The
 // body's id must equal id.
 func (tx *Tx) Update(ctx context.Context, typ, id string, res map[string]any, opts UpdateOptions) (*Outcome, error) {
+	out, err := tx.update(ctx, typ, id, res, opts)
+	tx.note(ctx, audit.InteractionUpdate, typ, id, out, err)
+	return out, err
+}
+
+func (tx *Tx) update(ctx context.Context, typ, id string, res map[string]any, opts UpdateOptions) (*Outcome, error) {
 	op := "update " + typ + "/" + id
 	if err := tx.r.checkType(op, typ); err != nil {
+		return nil, err
+	}
+	if err := reservedID(typ, id); err != nil {
 		return nil, err
 	}
 	if err := checkBody(typ, id, res); err != nil {
@@ -253,6 +280,12 @@ func (tx *Tx) Update(ctx context.Context, typ, id string, res map[string]any, op
 // (https://hl7.org/fhir/R4/http.html#cond-update): no match creates (with
 // the body's id if it has one), one match updates it, more fail.
 func (tx *Tx) ConditionalUpdate(ctx context.Context, typ string, criteria url.Values, res map[string]any, opts UpdateOptions) (*Outcome, error) {
+	out, err := tx.conditionalUpdate(ctx, typ, criteria, res, opts)
+	tx.note(ctx, audit.InteractionUpdate, typ, "", out, err)
+	return out, err
+}
+
+func (tx *Tx) conditionalUpdate(ctx context.Context, typ string, criteria url.Values, res map[string]any, opts UpdateOptions) (*Outcome, error) {
 	op := "conditional update " + typ
 	if err := tx.r.checkType(op, typ); err != nil {
 		return nil, err
@@ -265,9 +298,9 @@ func (tx *Tx) ConditionalUpdate(ctx context.Context, typ string, criteria url.Va
 	switch len(recs) {
 	case 0:
 		if bodyID != "" {
-			return tx.Update(ctx, typ, bodyID, res, opts)
+			return tx.update(ctx, typ, bodyID, res, opts)
 		}
-		return tx.Create(ctx, res, CreateOptions{})
+		return tx.create(ctx, res, CreateOptions{})
 	case 1:
 		if bodyID != "" && bodyID != recs[0].ID {
 			return nil, errs.E(op, errs.Invalid, fmt.Sprintf("the body's id %q differs from the matched resource %s/%s", bodyID, typ, recs[0].ID))
@@ -275,7 +308,7 @@ func (tx *Tx) ConditionalUpdate(ctx context.Context, typ string, criteria url.Va
 		if bodyID == "" {
 			res["id"] = recs[0].ID
 		}
-		return tx.Update(ctx, typ, recs[0].ID, res, opts)
+		return tx.update(ctx, typ, recs[0].ID, res, opts)
 	default:
 		return nil, errs.E(op, errs.MultipleMatches, "the criteria match more than one resource")
 	}
@@ -284,8 +317,17 @@ func (tx *Tx) ConditionalUpdate(ctx context.Context, typ string, criteria url.Va
 // Patch applies fn to the current content of typ/id and stores the result
 // as a new version.
 func (tx *Tx) Patch(ctx context.Context, typ, id string, fn PatchFunc, opts UpdateOptions) (*Outcome, error) {
+	out, err := tx.patch(ctx, typ, id, fn, opts)
+	tx.note(ctx, audit.InteractionPatch, typ, id, out, err)
+	return out, err
+}
+
+func (tx *Tx) patch(ctx context.Context, typ, id string, fn PatchFunc, opts UpdateOptions) (*Outcome, error) {
 	op := "patch " + typ + "/" + id
 	if err := tx.r.checkType(op, typ); err != nil {
+		return nil, err
+	}
+	if err := reservedID(typ, id); err != nil {
 		return nil, err
 	}
 	cur, err := tx.read(ctx, typ, id)
@@ -320,8 +362,17 @@ func (tx *Tx) Patch(ctx context.Context, typ, id string, fn PatchFunc, opts Upda
 // absent or already deleted succeeds without writing
 // (https://hl7.org/fhir/R4/http.html#delete).
 func (tx *Tx) Delete(ctx context.Context, typ, id string) (*Outcome, error) {
+	out, err := tx.delete(ctx, typ, id)
+	tx.note(ctx, audit.InteractionDelete, typ, id, out, err)
+	return out, err
+}
+
+func (tx *Tx) delete(ctx context.Context, typ, id string) (*Outcome, error) {
 	op := "delete " + typ + "/" + id
 	if err := tx.r.checkType(op, typ); err != nil {
+		return nil, err
+	}
+	if err := reservedID(typ, id); err != nil {
 		return nil, err
 	}
 	cur, err := tx.read(ctx, typ, id)
@@ -335,12 +386,19 @@ func (tx *Tx) Delete(ctx context.Context, typ, id string) (*Outcome, error) {
 	}
 	rec := store.Record{Type: typ, ID: id, Version: cur.Version + 1, LastUpdated: tx.now, Deleted: true, Method: store.MethodDelete}
 	tx.stage(store.Write{Record: rec})
+	tx.setPatients(typ, id, appendPatients(nil, cur))
 	return &Outcome{Record: &rec}, nil
 }
 
 // ConditionalDelete deletes the single resource matching criteria; no
 // match succeeds without writing, several fail with errs.MultipleMatches.
 func (tx *Tx) ConditionalDelete(ctx context.Context, typ string, criteria url.Values) (*Outcome, error) {
+	out, err := tx.conditionalDelete(ctx, typ, criteria)
+	tx.note(ctx, audit.InteractionDelete, typ, "", out, err)
+	return out, err
+}
+
+func (tx *Tx) conditionalDelete(ctx context.Context, typ string, criteria url.Values) (*Outcome, error) {
 	op := "conditional delete " + typ
 	if err := tx.r.checkType(op, typ); err != nil {
 		return nil, err
@@ -353,7 +411,7 @@ func (tx *Tx) ConditionalDelete(ctx context.Context, typ string, criteria url.Va
 	case 0:
 		return &Outcome{Unchanged: true}, nil
 	case 1:
-		return tx.Delete(ctx, typ, recs[0].ID)
+		return tx.delete(ctx, typ, recs[0].ID)
 	default:
 		return nil, errs.E(op, errs.MultipleMatches, "the criteria match more than one resource")
 	}
@@ -374,7 +432,15 @@ func (tx *Tx) put(typ, id string, version int64, method store.Method, res map[st
 	}
 	rec := store.Record{Type: typ, ID: id, Version: version, LastUpdated: tx.now, Method: method, JSON: fhir.MarshalResource(res, tx.r.layout)}
 	tx.stage(store.Write{Record: rec, Index: ix})
+	tx.setPatients(typ, id, compartmentPatients(&ix))
 	return &rec, nil
+}
+
+func (tx *Tx) setPatients(typ, id string, pats []string) {
+	if tx.patients == nil {
+		tx.patients = map[key][]string{}
+	}
+	tx.patients[key{typ, id}] = pats
 }
 
 func (tx *Tx) stage(w store.Write) {

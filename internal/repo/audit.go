@@ -1,0 +1,220 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"strings"
+
+	"github.com/openchart/openchart/internal/access"
+	"github.com/openchart/openchart/internal/audit"
+	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/store"
+)
+
+// The Repository records every interaction in the audit trail (ONC 45 CFR
+// 170.315(d)(2), (d)(10); https://hl7.org/fhir/R4/auditevent.html):
+//
+//   - writes (create, update, patch, delete, conditional forms): one entry
+//     per resource written, appended in the write's own transaction, so the
+//     version and its entry commit together or not at all;
+//   - reads, vreads, searches and history: one entry per call, committed in
+//     a small transaction of its own before the data is returned (a read
+//     whose entry cannot be written fails);
+//   - failures: an interaction refused or failed is recorded with outcome 4
+//     (the request was at fault) or 8 (the server was). When a transaction
+//     rolls back, every interaction it attempted is recorded as failed in a
+//     transaction of its own, since none of them happened.
+//
+// The agent is the access.Principal of the context; a context without one
+// is recorded as anonymous (operator commands set an operator or system
+// principal).
+
+// newEntry starts an entry for an interaction by the principal of ctx.
+func newEntry(ctx context.Context, interaction string) *audit.Entry {
+	return &audit.Entry{Action: audit.ActionOf(interaction), Interaction: interaction,
+		Agent: audit.AgentOf(access.From(ctx))}
+}
+
+// outcomeOf classifies an error as AuditEvent.outcome
+// (https://hl7.org/fhir/R4/valueset-audit-event-outcome.html): errors of
+// the request are minor failures (4), errors of the server serious (8).
+func outcomeOf(err error) (audit.Outcome, string) {
+	switch errs.KindOf(err) {
+	case errs.Internal, errs.Transient, errs.Other:
+		return audit.SeriousFailure, errs.KindOf(err).String() + ": " + errs.Message(err)
+	}
+	return audit.MinorFailure, errs.KindOf(err).String() + ": " + errs.Message(err)
+}
+
+func setOutcome(e *audit.Entry, err error) {
+	if err != nil {
+		e.Outcome, e.OutcomeDesc = outcomeOf(err)
+	}
+}
+
+// record appends entries in a transaction of their own. opErr is the
+// interaction's error: a failed interaction is recorded even when the
+// caller has gone (its context is cancelled), and its error is what the
+// caller gets back. A successful interaction whose entry cannot be written
+// fails with the audit error.
+func (r *Repo) record(ctx context.Context, opErr error, entries ...*audit.Entry) error {
+	if opErr != nil {
+		ctx = context.WithoutCancel(ctx)
+	}
+	err := r.store.InTx(ctx, func(tx store.Tx) error {
+		for _, e := range entries {
+			e.Recorded = tx.Now()
+		}
+		return tx.AppendAudit(ctx, entries)
+	})
+	switch {
+	case opErr != nil:
+		return opErr
+	case err != nil:
+		return errs.E("audit", err)
+	}
+	return nil
+}
+
+// readEntry is the entry of a read-like interaction that returned recs.
+func readEntry(ctx context.Context, interaction string, target []audit.Entity, recs []*store.Record, err error) *audit.Entry {
+	e := newEntry(ctx, interaction)
+	e.Entities = target
+	var pats []string
+	for _, rec := range recs {
+		if rec == nil {
+			continue
+		}
+		e.Entities = append(e.Entities, audit.Entity{Type: rec.Type, ID: rec.ID, Version: rec.Version})
+		pats = appendPatients(pats, rec)
+	}
+	e.Patients = audit.SortPatients(pats)
+	e.Query = audit.QueryFrom(ctx)
+	setOutcome(e, err)
+	return e
+}
+
+// oneEntry is the entry of a read of one resource (version 0: the current).
+func oneEntry(ctx context.Context, interaction, typ, id string, version int64, rec *store.Record, err error) *audit.Entry {
+	if err == nil && rec != nil {
+		return readEntry(ctx, interaction, nil, []*store.Record{rec}, nil)
+	}
+	return readEntry(ctx, interaction, []audit.Entity{{Type: typ, ID: id, Version: version}}, nil, err)
+}
+
+// refPatient starts a reference to a Patient in canonical JSON (no white
+// space between a name and its value).
+var refPatient = []byte(`"reference":"Patient/`)
+
+// appendPatients adds the patients a stored version concerns: itself when
+// it is a Patient, and every Patient it references. That is the version's
+// Patient compartment (https://hl7.org/fhir/R4/compartmentdefinition-patient.html)
+// or a little more (a reference outside the compartment's parameters, such
+// as Observation.focus), found without parsing: the audit trail may name a
+// patient too many, never one too few. Absolute references are not
+// counted. Writes use the exact compartment the indexer computed instead.
+func appendPatients(out []string, rec *store.Record) []string {
+	if rec.Type == "Patient" {
+		out = append(out, rec.ID)
+	}
+	b := rec.JSON
+	for {
+		i := bytes.Index(b, refPatient)
+		if i < 0 {
+			return out
+		}
+		b = b[i+len(refPatient):]
+		if j := bytes.IndexAny(b, `"/`); j > 0 {
+			out = append(out, string(b[:j]))
+		}
+	}
+}
+
+// compartmentPatients are the Patient compartments of an index.
+func compartmentPatients(ix *store.Index) []string {
+	var out []string
+	for _, c := range ix.Compartments {
+		if c.Type == "Patient" {
+			out = append(out, c.ID)
+		}
+	}
+	return out
+}
+
+// note records a write interaction of this transaction: the resource
+// written (or attempted) and its outcome.
+func (tx *Tx) note(ctx context.Context, interaction, typ, id string, out *Outcome, err error) {
+	e := newEntry(ctx, interaction)
+	ent := audit.Entity{Type: typ, ID: id}
+	if out != nil && out.Record != nil {
+		rec := out.Record
+		ent = audit.Entity{Type: rec.Type, ID: rec.ID, Version: rec.Version}
+		if pats, ok := tx.patients[key{rec.Type, rec.ID}]; ok && !out.Unchanged {
+			e.Patients = audit.SortPatients(append([]string(nil), pats...))
+		} else {
+			e.Patients = audit.SortPatients(appendPatients(nil, rec))
+		}
+	}
+	e.Entities = []audit.Entity{ent}
+	if out != nil && out.Created {
+		e.Action = audit.Create // an update that created the resource
+	}
+	setOutcome(e, err)
+	tx.audit = append(tx.audit, e)
+}
+
+// appendAudit appends the transaction's entries, stamped with its time.
+func (tx *Tx) appendAudit(ctx context.Context) error {
+	if len(tx.audit) == 0 {
+		return nil
+	}
+	for _, e := range tx.audit {
+		e.Recorded = tx.now
+	}
+	return tx.st.AppendAudit(ctx, tx.audit)
+}
+
+// rolledBack records the interactions of a transaction that rolled back
+// with err: those that had succeeded did not happen after all.
+func (r *Repo) rolledBack(ctx context.Context, entries []*audit.Entry, err error) {
+	if len(entries) == 0 {
+		return
+	}
+	o, desc := outcomeOf(err)
+	for _, e := range entries {
+		if e.Outcome == audit.Success {
+			e.Outcome, e.OutcomeDesc = o, "rolled back: "+desc
+		}
+	}
+	r.record(ctx, err, entries...)
+}
+
+// AuditReport lists audit entries for a report (170.315(d)(3)). Reading
+// the trail is itself recorded: a search of AuditEvent by the principal.
+func (r *Repo) AuditReport(ctx context.Context, q store.AuditQuery) (*store.AuditPage, error) {
+	page, err := r.store.AuditRange(ctx, q)
+	if err != nil {
+		err = errs.E("audit report", err)
+	}
+	e := readEntry(ctx, audit.InteractionSearch, []audit.Entity{{Type: "AuditEvent"}}, nil, err)
+	if q.Seq != 0 {
+		e.Interaction, e.Entities[0].ID = audit.InteractionRead, audit.ID(q.Seq)
+	}
+	if aerr := r.record(ctx, err, e); aerr != nil && err == nil {
+		return nil, aerr
+	}
+	return page, err
+}
+
+// reservedID reports ids no write may use: AuditEvent ids "audit-<n>" name
+// the entries of the audit trail, which no interaction can change.
+func reservedID(typ, id string) error {
+	if typ == "AuditEvent" {
+		if _, ok := audit.ParseID(id); ok || strings.HasPrefix(id, audit.IDPrefix) {
+			return errs.E(errs.MethodNotAllowed, "write "+typ+"/"+id,
+				"AuditEvent/"+id+" is an entry of the audit trail, which cannot be changed or deleted",
+				errs.Issue{Severity: "error", Code: "forbidden", Diagnostics: "audit trail entries are append-only"})
+		}
+	}
+	return nil
+}

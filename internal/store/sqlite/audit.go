@@ -10,6 +10,38 @@ import (
 	"github.com/openchart/openchart/internal/store/sqlgen"
 )
 
+// auditStmts are the append statements, prepared once at Open on the
+// writer connection (preparing them for every read's entry cost more than
+// the inserts).
+type auditStmts struct {
+	head, log, pat, moveHead *sql.Stmt
+}
+
+func (a *auditStmts) prepare(ctx context.Context, db *sql.DB) error {
+	var err error
+	p := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = db.PrepareContext(ctx, q)
+		return st
+	}
+	a.head = p("SELECT seq, hash FROM audit_head WHERE id = 1")
+	a.log = p("INSERT INTO " + sqlgen.AuditLogTable + " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
+	a.pat = p("INSERT INTO " + sqlgen.AuditPatientTable + " VALUES (?1, ?2)")
+	a.moveHead = p("UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1")
+	return err
+}
+
+func (a *auditStmts) close() {
+	for _, st := range []*sql.Stmt{a.head, a.log, a.pat, a.moveHead} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
 // AppendAudit chains entries after the head on the writer connection. The
 // single writer serializes appends: no other transaction can move the head
 // until this one ends.
@@ -20,17 +52,14 @@ func (t *tx) AppendAudit(ctx context.Context, entries []*audit.Entry) error {
 	if err := t.begin(ctx); err != nil {
 		return err
 	}
+	a := &t.s.aud // prepared at Open: the writer connection is this transaction's now
+	st := func(s *sql.Stmt) *sql.Stmt { return t.wtx.StmtContext(ctx, s) }
 	var seq int64
 	var prev []byte
-	if err := t.wtx.QueryRowContext(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&seq, &prev); err != nil {
+	if err := st(a.head).QueryRowContext(ctx).Scan(&seq, &prev); err != nil {
 		return errs.E("append audit", mapErr(err), err)
 	}
-	log, err := t.wtx.PrepareContext(ctx, "INSERT INTO "+sqlgen.AuditLogTable+" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
-	if err != nil {
-		return errs.E("append audit", mapErr(err), err)
-	}
-	defer log.Close()
-	var pat *sql.Stmt
+	log, pat := st(a.log), st(a.pat)
 	for _, e := range entries {
 		seq++
 		data, hash := audit.Seal(e, seq, prev)
@@ -40,19 +69,13 @@ func (t *tx) AppendAudit(ctx context.Context, entries []*audit.Entry) error {
 			return errs.E("append audit", mapErr(err), err)
 		}
 		for _, p := range c.Patients {
-			if pat == nil {
-				if pat, err = t.wtx.PrepareContext(ctx, "INSERT INTO "+sqlgen.AuditPatientTable+" VALUES (?1, ?2)"); err != nil {
-					return errs.E("append audit", mapErr(err), err)
-				}
-				defer pat.Close()
-			}
 			if _, err := pat.ExecContext(ctx, p, seq); err != nil {
 				return errs.E("append audit", mapErr(err), err)
 			}
 		}
 		prev = hash
 	}
-	if _, err := t.wtx.ExecContext(ctx, "UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1", seq, prev); err != nil {
+	if _, err := st(a.moveHead).ExecContext(ctx, seq, prev); err != nil {
 		return errs.E("append audit", mapErr(err), err)
 	}
 	return nil

@@ -43,6 +43,7 @@ type Options struct {
 type Store struct {
 	w, r *sql.DB
 	stmt writeStmts
+	aud  auditStmts // audit.go
 
 	mu      sync.Mutex // guards lastNow
 	lastNow time.Time
@@ -109,6 +110,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.aud.prepare(ctx, w); err != nil {
+		s.Close()
+		return nil, errs.E("open store", errs.Internal, fmt.Errorf("preparing audit statements: %w", err))
+	}
 	return s, nil
 }
 
@@ -166,6 +171,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes every connection.
 func (s *Store) Close() error {
 	s.stmt.close()
+	s.aud.close()
 	var err error
 	if s.r != nil {
 		err = s.r.Close()

@@ -35,6 +35,18 @@ func BenchmarkAudited(b *testing.B) {
 					}
 				}
 			})
+			b.Run("read-parallel-16", func(b *testing.B) {
+				// Concurrent readers share audit transactions (group commit).
+				b.SetParallelism(8) // 8 × GOMAXPROCS goroutines
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if _, err := a.Repo.Read(ctx, "Patient", "bench"); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
 			b.Run("search", func(b *testing.B) {
 				q := &store.Query{Types: []string{"Patient"}, Count: 10}
 				for b.Loop() {

@@ -196,8 +196,8 @@ func TestAuditTampering(t *testing.T) {
 	}
 }
 
-// TestAuditConcurrentWriters: concurrent writers through the API leave an
-// unbroken chain with one entry per write.
+// TestAuditConcurrentWriters: concurrent writers and readers through the
+// API leave an unbroken chain with one entry per write and per read.
 func TestAuditConcurrentWriters(t *testing.T) {
 	for name, cfgFn := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -220,6 +220,9 @@ func TestAuditConcurrentWriters(t *testing.T) {
 						if r := c.do("PUT", "Patient/"+id, patient(id, fmt.Sprintf("Writer%d", i), i)); r.status >= 300 {
 							t.Errorf("PUT %s: %d %s", id, r.status, r.raw)
 						}
+						if r := c.do("GET", "Patient/"+id, nil); r.status != 200 {
+							t.Errorf("GET %s: %d %s", id, r.status, r.raw)
+						}
 					}
 				}(w)
 			}
@@ -228,8 +231,8 @@ func TestAuditConcurrentWriters(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if v.Broken != nil || v.Entries != before.Seq+writers*each {
-				t.Fatalf("verify: %d entries, broken %v; want %d", v.Entries, v.Broken, before.Seq+writers*each)
+			if v.Broken != nil || v.Entries != before.Seq+2*writers*each {
+				t.Fatalf("verify: %d entries, broken %v; want %d", v.Entries, v.Broken, before.Seq+2*writers*each)
 			}
 			if code, out := verifyCmd(t, cfg); code != 0 {
 				t.Fatalf("audit verify: exit %d, %s", code, out)

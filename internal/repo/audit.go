@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"sync"
 
 	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/audit"
@@ -52,21 +53,14 @@ func setOutcome(e *audit.Entry, err error) {
 	}
 }
 
-// record appends entries in a transaction of their own. opErr is the
-// interaction's error: a failed interaction is recorded even when the
-// caller has gone (its context is cancelled), and its error is what the
-// caller gets back. A successful interaction whose entry cannot be written
-// fails with the audit error.
-func (r *Repo) record(ctx context.Context, opErr error, entries ...*audit.Entry) error {
-	if opErr != nil {
-		ctx = context.WithoutCancel(ctx)
-	}
-	err := r.store.InTx(ctx, func(tx store.Tx) error {
-		for _, e := range entries {
-			e.Recorded = tx.Now()
-		}
-		return tx.AppendAudit(ctx, entries)
-	})
+// record appends entries in a transaction of their own, shared with the
+// entries of concurrent calls (see appender). opErr is the interaction's
+// error: a failed interaction is recorded even when the caller has gone
+// (its context is cancelled), and its error is what the caller gets back. A
+// successful interaction whose entry cannot be written fails with the audit
+// error.
+func (r *Repo) record(opErr error, entries ...*audit.Entry) error {
+	err := r.appender.append(entries)
 	switch {
 	case opErr != nil:
 		return opErr
@@ -74,6 +68,71 @@ func (r *Repo) record(ctx context.Context, opErr error, entries ...*audit.Entry)
 		return errs.E("audit", err)
 	}
 	return nil
+}
+
+// appender commits the entries of reads, searches and failures: a group
+// commit. A caller hands its entries over and waits until they are
+// committed; while one transaction commits, the entries of other callers
+// gather and go together in the next one. A lone read pays one small
+// transaction; many concurrent reads share transactions instead of queueing
+// one commit each on the chain head (PostgreSQL) or the writer (SQLite).
+type appender struct {
+	store   store.Store
+	mu      sync.Mutex
+	queue   []*appendReq
+	running bool
+}
+
+type appendReq struct {
+	entries []*audit.Entry
+	done    chan error
+}
+
+func (a *appender) append(entries []*audit.Entry) error {
+	req := &appendReq{entries: entries, done: make(chan error, 1)}
+	a.mu.Lock()
+	a.queue = append(a.queue, req)
+	if !a.running {
+		a.running = true
+		go a.run()
+	}
+	a.mu.Unlock()
+	return <-req.done
+}
+
+// run commits queued entries batch by batch until the queue is empty. The
+// batch's transaction does not depend on any caller's context: once handed
+// over, an entry is written whatever happens to the request.
+func (a *appender) run() {
+	const maxBatch = 1000 // entries of one transaction
+	for {
+		a.mu.Lock()
+		var batch []*appendReq
+		n := 0
+		for len(a.queue) > 0 && (n == 0 || n+len(a.queue[0].entries) <= maxBatch) {
+			n += len(a.queue[0].entries)
+			batch, a.queue = append(batch, a.queue[0]), a.queue[1:]
+		}
+		if len(batch) == 0 {
+			a.running = false
+			a.mu.Unlock()
+			return
+		}
+		a.mu.Unlock()
+		all := make([]*audit.Entry, 0, n)
+		for _, r := range batch {
+			all = append(all, r.entries...)
+		}
+		err := a.store.InTx(context.Background(), func(tx store.Tx) error {
+			for _, e := range all {
+				e.Recorded = tx.Now()
+			}
+			return tx.AppendAudit(context.Background(), all)
+		})
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
 }
 
 // readEntry is the entry of a read-like interaction that returned recs.
@@ -186,7 +245,7 @@ func (r *Repo) rolledBack(ctx context.Context, entries []*audit.Entry, err error
 			e.Outcome, e.OutcomeDesc = o, "rolled back: "+desc
 		}
 	}
-	r.record(ctx, err, entries...)
+	r.record(err, entries...)
 }
 
 // AuditReport lists audit entries for a report (170.315(d)(3)). Reading
@@ -200,7 +259,7 @@ func (r *Repo) AuditReport(ctx context.Context, q store.AuditQuery) (*store.Audi
 	if q.Seq != 0 {
 		e.Interaction, e.Entities[0].ID = audit.InteractionRead, audit.ID(q.Seq)
 	}
-	if aerr := r.record(ctx, err, e); aerr != nil && err == nil {
+	if aerr := r.record(err, e); aerr != nil && err == nil {
 		return nil, aerr
 	}
 	return page, err

@@ -53,6 +53,7 @@ type Repo struct {
 	criteria  Criteria
 	isType    func(string) bool
 	layout    fhir.Layout
+	appender  *appender // audit entries of reads (audit.go)
 }
 
 // New checks the configuration and returns a Repository.
@@ -72,7 +73,7 @@ func New(c Config) (*Repo, error) {
 		return nil, errors.New("repo: no element layout")
 	}
 	return &Repo{store: c.Store, validator: c.Validator, indexer: c.Indexer, criteria: c.Criteria,
-		isType: c.ResourceType, layout: c.Layout}, nil
+		isType: c.ResourceType, layout: c.Layout, appender: &appender{store: c.Store}}, nil
 }
 
 // Store returns the underlying store, for readiness checks.
@@ -101,7 +102,7 @@ func (r *Repo) checkType(op, typ string) error {
 // the record is returned.
 func (r *Repo) Read(ctx context.Context, typ, id string) (*store.Record, error) {
 	rec, err := r.read(ctx, typ, id)
-	if aerr := r.record(ctx, err, oneEntry(ctx, audit.InteractionRead, typ, id, 0, rec, err)); aerr != nil && err == nil {
+	if aerr := r.record(err, oneEntry(ctx, audit.InteractionRead, typ, id, 0, rec, err)); aerr != nil && err == nil {
 		return nil, aerr
 	}
 	return rec, err
@@ -122,7 +123,7 @@ func (r *Repo) read(ctx context.Context, typ, id string) (*store.Record, error) 
 // VRead returns one version of a resource, audited like Read.
 func (r *Repo) VRead(ctx context.Context, typ, id string, version int64) (*store.Record, error) {
 	rec, err := r.vread(ctx, typ, id, version)
-	if aerr := r.record(ctx, err, oneEntry(ctx, audit.InteractionVRead, typ, id, version, rec, err)); aerr != nil && err == nil {
+	if aerr := r.record(err, oneEntry(ctx, audit.InteractionVRead, typ, id, version, rec, err)); aerr != nil && err == nil {
 		return nil, aerr
 	}
 	return rec, err
@@ -152,7 +153,7 @@ func (r *Repo) History(ctx context.Context, q store.HistoryQuery) (*store.Histor
 	if q.Type != "" {
 		target = []audit.Entity{{Type: q.Type, ID: q.ID}}
 	}
-	if aerr := r.record(ctx, err, readEntry(ctx, audit.InteractionHistory, target, recs, err)); aerr != nil && err == nil {
+	if aerr := r.record(err, readEntry(ctx, audit.InteractionHistory, target, recs, err)); aerr != nil && err == nil {
 		return nil, aerr
 	}
 	return page, err
@@ -175,7 +176,7 @@ func (r *Repo) history(ctx context.Context, q store.HistoryQuery) (*store.Histor
 // parameters (audit.WithQuery), every resource returned and their patients.
 func (r *Repo) Search(ctx context.Context, q *store.Query) (*store.Result, error) {
 	res, err := r.search(ctx, q)
-	if aerr := r.record(ctx, err, searchEntry(ctx, q, res, err)); aerr != nil && err == nil {
+	if aerr := r.record(err, searchEntry(ctx, q, res, err)); aerr != nil && err == nil {
 		return nil, aerr
 	}
 	return res, err

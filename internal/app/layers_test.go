@@ -39,7 +39,7 @@ var layers = map[string]int{
 
 	"internal/store/sqlite":    4,
 	"internal/store/postgres":  4,
-	"internal/store/storetest": 4,
+	"internal/store/storetest": 5, // test support: loads data through the indexer
 	"internal/search":          4,
 	"internal/reindex":         4,
 	"internal/metrics":         4,

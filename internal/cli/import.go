@@ -33,7 +33,7 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	// throughput for a bounded amount of memory (batches are bounded).
 	// GOGC in the environment still wins.
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
+		debug.SetGCPercent(200)
 	}
 	log := newLogger(stderr)
 	a, err := app.Open(ctx, sf.config(log))

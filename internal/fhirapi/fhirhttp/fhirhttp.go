@@ -2,15 +2,18 @@ package fhirhttp
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime"
 	"runtime/debug"
 	"strings"
 
+	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/fhirapi"
@@ -108,8 +111,34 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	resp := h.api.Handle(r.Context(), req)
+	resp := h.api.Handle(h.principal(r), req)
 	h.write(w, r, resp)
+}
+
+// principal returns the request's context with the actor the audit trail
+// records: the one an authenticating layer in front already set, or an
+// anonymous client known by its address.
+func (h *handler) principal(r *http.Request) context.Context {
+	ctx := r.Context()
+	if access.From(ctx) != nil {
+		return ctx
+	}
+	return access.With(ctx, &access.Principal{Kind: access.Anonymous, Source: h.clientAddr(r)})
+}
+
+// clientAddr is the client's IP address: the first X-Forwarded-For hop
+// when a trusted proxy sets it, else the connection's peer.
+func (h *handler) clientAddr(r *http.Request) string {
+	if h.opts.TrustProxy {
+		if f := firstValue(r.Header.Get("X-Forwarded-For")); f != "" {
+			return f
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // request translates an HTTP request into a fhirapi.Request.

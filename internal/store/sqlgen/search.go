@@ -2,6 +2,7 @@ package sqlgen
 
 import (
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/openchart/openchart/internal/errs"
@@ -14,14 +15,16 @@ type Stmt struct {
 	Args []any
 }
 
-// PageColumns are the columns a Page statement returns, in order:
-// type, id, version, last_updated, method, json.
-const PageColumns = "r.type, r.id, r.version, r.last_updated, v.method, v.json"
+// A Page statement returns, in order: type, id, version, last_updated,
+// method, json.
 
 type builder struct {
 	d     Dialect
 	args  []any
 	alias int
+	// probe makes a plain predicate a correlated EXISTS (a probe per
+	// candidate row) rather than a semi-join on the whole matching set.
+	probe bool
 }
 
 func (b *builder) arg(v any) string {
@@ -55,38 +58,52 @@ func (b *builder) in(col string, vals []string) string {
 // Page compiles q into a statement returning PageColumns for one page of
 // matches plus one more row (so the caller can tell whether there are more).
 // A Count of zero or less means no limit.
+//
+// The page is chosen on resources and the index tables alone, and only its
+// rows are joined with versions: sorting every match with its JSON would
+// read the document of every match, not of the page's.
 func Page(d Dialect, q *store.Query) (Stmt, error) {
 	b := &builder{d: d}
 	where, err := b.filter("r", q.Types, q.Where)
 	if err != nil {
 		return Stmt{}, err
 	}
-	var s strings.Builder
-	s.WriteString("SELECT " + PageColumns + " FROM resources r JOIN versions v ON v.rkey = r.rkey AND v.version = r.version WHERE ")
-	s.WriteString(where)
-	s.WriteString(" ORDER BY ")
-	for _, k := range q.Sort {
+	var inner, outer strings.Builder
+	inner.WriteString("SELECT r.rkey, r.type, r.id, r.version, r.last_updated")
+	var order, outerOrder strings.Builder
+	for i, k := range q.Sort {
 		expr, err := b.sortExpr("r", k)
 		if err != nil {
 			return Stmt{}, err
 		}
-		s.WriteString(expr)
+		col := "k" + itoa(i+1)
+		inner.WriteString(", " + expr + " AS " + col)
+		dir := " ASC NULLS LAST, "
 		if k.Desc {
-			s.WriteString(" DESC NULLS LAST, ")
-		} else {
-			s.WriteString(" ASC NULLS LAST, ")
+			dir = " DESC NULLS LAST, "
 		}
+		order.WriteString(col + dir)
+		outerOrder.WriteString("p." + col + dir)
 	}
-	s.WriteString("r.type, r.id")
+	inner.WriteString(" FROM resources r WHERE ")
+	inner.WriteString(where)
+	inner.WriteString(" ORDER BY ")
+	inner.WriteString(order.String())
+	inner.WriteString("r.type, r.id")
 	limit := int64(math.MaxInt32)
 	if q.Count > 0 {
 		limit = int64(q.Count) + 1
 	}
-	s.WriteString(" LIMIT " + b.arg(limit))
+	inner.WriteString(" LIMIT " + b.arg(limit))
 	if q.Offset > 0 {
-		s.WriteString(" OFFSET " + b.arg(int64(q.Offset)))
+		inner.WriteString(" OFFSET " + b.arg(int64(q.Offset)))
 	}
-	return Stmt{s.String(), b.args}, nil
+	outer.WriteString("SELECT p.type, p.id, p.version, p.last_updated, v.method, v.json FROM (")
+	outer.WriteString(inner.String())
+	outer.WriteString(") p JOIN versions v ON v.rkey = p.rkey AND v.version = p.version ORDER BY ")
+	outer.WriteString(outerOrder.String())
+	outer.WriteString("p.type, p.id")
+	return Stmt{outer.String(), b.args}, nil
 }
 
 // Count compiles q into a statement returning the number of matches. A
@@ -144,18 +161,33 @@ func uniquePerResource(p *store.Predicate) bool {
 
 // filter is the condition on resources alias r: current, not deleted, of
 // one of types, matching every clause.
+//
+// A clause whose every value is a positive semi-join on index rows of
+// types already confines r to types (index rows carry their resource's
+// type), so the type test on r is left out: kept, it lets SQLite, without
+// statistics, walk every resource of the type and probe the semi-join
+// instead of reaching the few matches by key.
 func (b *builder) filter(r string, types []string, where []store.Clause) (string, error) {
 	conds := []string{"NOT " + r + ".deleted"}
-	if len(types) > 0 {
+	if len(types) > 0 && !slices.ContainsFunc(where, typedClause) {
 		conds = append(conds, b.in(r+".type", types))
 	}
-	for _, c := range where {
+	where = bySelectivity(where)
+	// SQLite materializes every uncorrelated IN list it probes: after a
+	// reference to one resource has given the few candidates, the other
+	// plain clauses are checked per candidate instead of listing every
+	// resource they match ("category=vital-signs" matches thousands).
+	_, lite := b.d.(SQLite)
+	narrow := lite && len(where) > 1 && clauseRank(where[0]) == 0 && typedClause(where[0])
+	for ci, c := range where {
 		if len(c.Or) == 0 {
 			continue
 		}
 		ors := make([]string, 0, len(c.Or))
 		for i := range c.Or {
+			b.probe = narrow && ci > 0 && len(c.Or) == 1 && clauseRank(c) <= 2
 			s, err := b.pred(r, types, &c.Or[i])
+			b.probe = false
 			if err != nil {
 				return "", err
 			}
@@ -168,6 +200,80 @@ func (b *builder) filter(r string, types []string, where []store.Clause) (string
 		}
 	}
 	return strings.Join(conds, " AND "), nil
+}
+
+// bySelectivity orders clauses (an AND, so the order changes no result) by
+// how few resources they usually match, most selective first. SQLite
+// drives the search from the first semi-join and probes the others, so
+// "this patient's vital signs" starts from the patient's references, not
+// from every vital sign.
+func bySelectivity(where []store.Clause) []store.Clause {
+	if len(where) < 2 {
+		return where
+	}
+	out := slices.Clone(where)
+	slices.SortStableFunc(out, func(a, b store.Clause) int { return clauseRank(a) - clauseRank(b) })
+	return out
+}
+
+// clauseRank: 0 for a reference to one resource or an _id, 1 for other
+// equality matches (tokens, strings, uris), 2 for ranges, chains and _has,
+// 3 for negations and clauses of several values.
+func clauseRank(c store.Clause) int {
+	if len(c.Or) != 1 {
+		return 3
+	}
+	p := &c.Or[0]
+	if p.Negate || p.Op == store.OpNot || p.Op == store.OpMissing || p.Op == store.OpNe {
+		return 3
+	}
+	if p.Chain != nil || p.Has != nil {
+		return 2
+	}
+	switch p.Kind {
+	case store.KindID:
+		return 0
+	case store.KindReference:
+		if p.TargetID != "" || p.URL != "" {
+			return 0
+		}
+	case store.KindToken, store.KindString, store.KindURI:
+		return 1
+	}
+	return 2
+}
+
+// typedClause reports whether every value of c compiles to a positive
+// semi-join whose subquery restricts the index rows' type to the query's
+// types (pred0 adds that restriction whenever types is not empty).
+func typedClause(c store.Clause) bool {
+	if len(c.Or) == 0 {
+		return false
+	}
+	for i := range c.Or {
+		p := &c.Or[i]
+		if p.Negate {
+			return false
+		}
+		switch {
+		case p.Chain != nil, p.Has != nil:
+			continue
+		case p.Kind == store.KindComposite:
+			if len(p.Components) == 0 {
+				return false
+			}
+			continue
+		case p.Kind == store.KindCompartment:
+			continue
+		}
+		if !plain(p) {
+			return false
+		}
+		if tbl, _ := rowTarget(p); tbl == "" {
+			return false
+		}
+	}
+	return true
 }
 
 func table(k store.Kind) string {
@@ -260,6 +366,9 @@ func (b *builder) pred0(r string, types []string, p *store.Predicate) (string, e
 		}
 	}
 	s := r + ".rkey IN (SELECT " + a + ".rkey FROM " + tbl + " " + a + " WHERE " + a + ".param = " + b.arg(param)
+	if b.probe && p.Op != store.OpMissing {
+		s = "EXISTS (SELECT 1 FROM " + tbl + " " + a + " WHERE " + a + ".rkey = " + r + ".rkey AND " + a + ".param = " + b.arg(param)
+	}
 	if len(types) > 0 {
 		s += " AND " + b.in(a+".type", types)
 	}
@@ -282,44 +391,101 @@ func boolSQL(v bool) string {
 
 // chain matches resources whose reference p.Param points at a current
 // resource of p.Chain.Types matching p.Chain.Where: a semi-join through
-// idx_reference and the (type, id) key of resources.
+// idx_reference and the (type, id) key of resources. The targets are
+// found first and the references to them looked up by target
+// (idx_reference_target): a chain's condition is usually far more
+// selective than "has a reference". CROSS JOIN fixes that order on SQLite
+// (PostgreSQL plans it as an inner join).
 func (b *builder) chain(r string, types []string, p *store.Predicate) (string, error) {
 	f, t := b.newAlias("f"), b.newAlias("t")
 	sub, err := b.filter(t, p.Chain.Types, p.Chain.Where)
 	if err != nil {
 		return "", err
 	}
-	s := r + ".rkey IN (SELECT " + f + ".rkey FROM idx_reference " + f + " JOIN resources " + t +
-		" ON " + t + ".type = " + f + ".target_type AND " + t + ".id = " + f + ".target_id WHERE " +
+	s := r + ".rkey IN (SELECT " + f + ".rkey FROM resources " + t + " CROSS JOIN idx_reference " + f +
+		" WHERE " + sub + " AND " + f + ".target_id = " + t + ".id AND " + f + ".target_type = " + t + ".type AND " +
 		f + ".param = " + b.arg(p.Param)
 	if len(types) > 0 {
 		s += " AND " + b.in(f+".type", types)
 	}
-	return s + " AND " + sub + ")", nil
+	return s + ")", nil
 }
 
 // has matches resources referenced through p.Has.Param by a current
-// resource of p.Has.Query.Types matching p.Has.Query.Where (_has).
+// resource of p.Has.Query.Types matching p.Has.Query.Where (_has): the
+// (type, id) of r is among the targets of the matching references. Index
+// rows exist only for current, non-deleted resources, so the referring
+// resource needs a resources row only when a condition looks at it (_id,
+// _lastUpdated, a nested _has); otherwise its conditions apply to the
+// reference row's key directly.
 func (b *builder) has(r string, types []string, p *store.Predicate) (string, error) {
 	h := p.Has
 	if h.Query == nil {
 		h = &store.Has{Param: h.Param, Query: &store.Query{}}
 	}
-	f, t, s := b.newAlias("f"), b.newAlias("t"), b.newAlias("s")
-	sub, err := b.filter(s, h.Query.Types, h.Query.Where)
-	if err != nil {
-		return "", err
-	}
-	out := r + ".rkey IN (SELECT " + t + ".rkey FROM idx_reference " + f + " JOIN resources " + t +
-		" ON " + t + ".type = " + f + ".target_type AND " + t + ".id = " + f + ".target_id WHERE " +
-		f + ".param = " + b.arg(h.Param)
+	f := b.newAlias("f")
+	out := "(" + r + ".type, " + r + ".id) IN (SELECT " + f + ".target_type, " + f + ".target_id FROM idx_reference " + f +
+		" WHERE " + f + ".param = " + b.arg(h.Param)
 	if len(h.Query.Types) > 0 {
 		out += " AND " + b.in(f+".type", h.Query.Types)
 	}
 	if len(types) > 0 {
-		out += " AND " + b.in(t+".type", types)
+		out += " AND " + b.in(f+".target_type", types)
 	}
-	return out + " AND " + f + ".rkey IN (SELECT " + s + ".rkey FROM resources " + s + " WHERE " + sub + "))", nil
+	if keyOnly(h.Query.Where) {
+		for _, c := range h.Query.Where {
+			if len(c.Or) == 0 {
+				continue
+			}
+			ors := make([]string, 0, len(c.Or))
+			for i := range c.Or {
+				s, err := b.pred(f, h.Query.Types, &c.Or[i])
+				if err != nil {
+					return "", err
+				}
+				ors = append(ors, s)
+			}
+			out += " AND " + once(strings.Join(ors, " OR "))
+		}
+		return out + ")", nil
+	}
+	s := b.newAlias("s")
+	sub, err := b.filter(s, h.Query.Types, h.Query.Where)
+	if err != nil {
+		return "", err
+	}
+	return out + " AND " + once(f+".rkey IN (SELECT "+s+".rkey FROM resources "+s+" WHERE "+sub+")") + ")", nil
+}
+
+// once wraps a condition on the rows of a _has reference scan, which reads
+// every reference of its parameter: "(...) IS TRUE" keeps PostgreSQL from
+// turning the semi-joins inside into joins, so each subquery runs once
+// (a hashed subplan) instead of once per reference when, without
+// statistics, the planner takes every set for a single row. The
+// conditions are never NULL, so the result is unchanged.
+func once(cond string) string {
+	return "(" + cond + ") IS TRUE"
+}
+
+// keyOnly reports whether every predicate of where is a condition on the
+// resource key alone (a semi-join on index rows), needing no column of
+// the resources row.
+func keyOnly(where []store.Clause) bool {
+	for _, c := range where {
+		for i := range c.Or {
+			p := &c.Or[i]
+			if p.Has != nil {
+				return false
+			}
+			if p.Chain != nil {
+				continue
+			}
+			if p.Kind == store.KindID || p.Kind == store.KindLastUpdated {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // composite matches when one composite value has every component matching:

@@ -366,11 +366,17 @@ func (b *builder) pred0(r string, types []string, p *store.Predicate) (string, e
 		}
 	}
 	s := r + ".rkey IN (SELECT " + a + ".rkey FROM " + tbl + " " + a + " WHERE " + a + ".param = " + b.arg(param)
+	typ := a + ".type"
 	if b.probe && p.Op != store.OpMissing {
-		s = "EXISTS (SELECT 1 FROM " + tbl + " " + a + " WHERE " + a + ".rkey = " + r + ".rkey AND " + a + ".param = " + b.arg(param)
+		// Unary plus (SQLite) keeps the type and parameter from selecting
+		// a query index: without statistics SQLite would otherwise scan
+		// every row of the value for each candidate instead of the
+		// candidate's rows by rkey.
+		s = "EXISTS (SELECT 1 FROM " + tbl + " " + a + " WHERE " + a + ".rkey = " + r + ".rkey AND +" + a + ".param = " + b.arg(param)
+		typ = "+" + typ
 	}
 	if len(types) > 0 {
-		s += " AND " + b.in(a+".type", types)
+		s += " AND " + b.in(typ, types)
 	}
 	if cond != "" {
 		s += " AND " + cond

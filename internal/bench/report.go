@@ -139,7 +139,7 @@ func (rep *Report) WriteSVG(dir string) error {
 	for _, c := range charts {
 		var ss []chartSeries
 		for _, s := range collect(c.val) {
-			ss = append(ss, chartSeries{name: s.name, points: s.points})
+			ss = append(ss, chartSeries(s))
 		}
 		if err := os.WriteFile(filepath.Join(dir, c.file), []byte(lineChart(c.title, ss)), 0o644); err != nil {
 			return err

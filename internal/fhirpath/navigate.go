@@ -111,7 +111,7 @@ func (c *ctx) emit(out Collection, parent Value, key string, jv, ext any, typ st
 			}
 			out = append(out, c.makeNode(parent, key, i, item, em, typ))
 		}
-		if arr == nil || len(arr) == 0 {
+		if len(arr) == 0 {
 			for i, x := range exts {
 				if em, ok := x.(map[string]any); ok {
 					out = append(out, c.makeNode(parent, key, i, nil, em, typ))

@@ -266,8 +266,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-var errNotBundle = errors.New("the file holds a single resource, not a Bundle")
-
 func (im *Importer) loadBundle(ctx context.Context, data []byte, res *FileResult, prog *progress.Tracker, allowRetry bool) (missingRef bool) {
 	v, err := fhir.Parse(data, fhir.ParseOptions{})
 	if err != nil {

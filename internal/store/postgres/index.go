@@ -14,7 +14,7 @@ type columns struct {
 	types      []string
 	params     []string
 	s1, s2, s3 []string
-	s4, s5     []string
+	s4         []string
 	i1, i2     []int64
 	f1, f2, f3 []float64
 	comps      []int32

@@ -66,5 +66,7 @@ pkgs=("$@")
 [ ${#pkgs[@]} -gt 0 ] || pkgs=(./...)
 log "go vet"
 go vet "${pkgs[@]}"
+log "staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 "${pkgs[@]}"
 log "go test"
 go test -count=1 -timeout 40m "${pkgs[@]}"

@@ -173,12 +173,13 @@ func (b *builder) filter(r string, types []string, where []store.Clause) (string
 		conds = append(conds, b.in(r+".type", types))
 	}
 	where = bySelectivity(where)
-	// SQLite materializes every uncorrelated IN list it probes: after a
-	// reference to one resource has given the few candidates, the other
-	// plain clauses are checked per candidate instead of listing every
-	// resource they match ("category=vital-signs" matches thousands).
-	_, lite := b.d.(SQLite)
-	narrow := lite && len(where) > 1 && clauseRank(where[0]) == 0 && typedClause(where[0])
+	// After a reference to one resource has given the few candidates, the
+	// other plain clauses are checked per candidate instead of listing
+	// every resource they match ("category=vital-signs" matches
+	// thousands): SQLite materializes every uncorrelated IN list it
+	// probes, and PostgreSQL, without statistics, probed such a list's
+	// query index with the candidate's rkey as a mere filter.
+	narrow := len(where) > 1 && clauseRank(where[0]) == 0 && typedClause(where[0])
 	for ci, c := range where {
 		if len(c.Or) == 0 {
 			continue
@@ -365,15 +366,16 @@ func (b *builder) pred0(r string, types []string, p *store.Predicate) (string, e
 			return "", err
 		}
 	}
-	s := r + ".rkey IN (SELECT " + a + ".rkey FROM " + tbl + " " + a + " WHERE " + a + ".param = " + b.arg(param)
+	pa := b.arg(param)
+	s := r + ".rkey IN (SELECT " + a + ".rkey FROM " + tbl + " " + a + " WHERE " + a + ".param = " + pa
 	typ := a + ".type"
 	if b.probe && p.Op != store.OpMissing {
-		// Unary plus (SQLite) keeps the type and parameter from selecting
-		// a query index: without statistics SQLite would otherwise scan
-		// every row of the value for each candidate instead of the
-		// candidate's rows by rkey.
-		s = "EXISTS (SELECT 1 FROM " + tbl + " " + a + " WHERE " + a + ".rkey = " + r + ".rkey AND +" + a + ".param = " + b.arg(param)
-		typ = "+" + typ
+		// The type and parameter are kept from selecting a query index:
+		// without statistics both engines would otherwise scan every row
+		// of the value for each candidate instead of the candidate's
+		// rows by rkey.
+		s = "EXISTS (SELECT 1 FROM " + tbl + " " + a + " WHERE " + a + ".rkey = " + r + ".rkey AND " + b.noIndex(a+".param") + " = " + pa
+		typ = b.noIndex(typ)
 	}
 	if len(types) > 0 {
 		s += " AND " + b.in(typ, types)
@@ -386,6 +388,15 @@ func (b *builder) pred0(r string, types []string, p *store.Predicate) (string, e
 		s = "NOT (" + s + ")"
 	}
 	return s, nil
+}
+
+// noIndex is col in a form no index on it can answer: unary plus on
+// SQLite, a concatenation on PostgreSQL.
+func (b *builder) noIndex(col string) string {
+	if _, ok := b.d.(SQLite); ok {
+		return "+" + col
+	}
+	return "(" + col + " || '')"
 }
 
 func boolSQL(v bool) string {

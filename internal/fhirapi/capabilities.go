@@ -59,7 +59,7 @@ func (a *API) buildCapabilities(software, version string) []byte {
 			"operation": []any{validateOp},
 		}},
 	}
-	return fhir.Marshal(cs)
+	return fhir.MarshalResource(cs, a.defs)
 }
 
 func (a *API) resourceCapability(typ string, revIncludes []string) map[string]any {

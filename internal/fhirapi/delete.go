@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/openchart/openchart/internal/fhir"
+	"github.com/openchart/openchart/internal/fhir/defs"
 	"github.com/openchart/openchart/internal/repo"
 )
 
@@ -58,7 +59,7 @@ func deleteResponse(req *Request, out *repo.Outcome, name string) *Response {
 		return r
 	}
 	oo := infoOutcome(msg)
-	r.Body, r.res = fhir.Marshal(oo), oo
+	r.Body, r.res = fhir.MarshalResource(oo, defs.Default()), oo
 	return r
 }
 

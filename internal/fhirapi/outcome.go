@@ -8,6 +8,7 @@ import (
 
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/fhir"
+	"github.com/openchart/openchart/internal/fhir/defs"
 )
 
 // This file is the one place where error kinds become HTTP status codes and
@@ -183,5 +184,5 @@ func infoOutcome(msg string) map[string]any {
 
 // jsonResponse builds a Response from a parsed resource.
 func jsonResponse(status int, res map[string]any) *Response {
-	return &Response{Status: status, Body: fhir.Marshal(res), res: res}
+	return &Response{Status: status, Body: fhir.MarshalResource(res, defs.Default()), res: res}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/openchart/openchart/internal/fhir"
+	"github.com/openchart/openchart/internal/fhir/defs"
 	"github.com/openchart/openchart/internal/store"
 )
 
@@ -54,7 +55,7 @@ func recordResponse(status int, rec *store.Record, prefer string, info string) *
 	case "minimal":
 	case "OperationOutcome":
 		oo := infoOutcome(info)
-		r.Body, r.res = fhir.Marshal(oo), oo
+		r.Body, r.res = fhir.MarshalResource(oo, defs.Default()), oo
 	default:
 		r.Body = rec.JSON
 	}

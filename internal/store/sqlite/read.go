@@ -126,24 +126,12 @@ func search(ctx context.Context, qr querier, q *store.Query) (*store.Result, err
 			return nil, errs.E("search", mapErr(err), err)
 		}
 		defer rows.Close()
-		for rows.Next() {
-			if q.Count > 0 && len(res.Records) == q.Count {
-				res.More = true
-				break
-			}
-			rec := &store.Record{}
-			var lu int64
-			var method int
-			if err := rows.Scan(&rec.Type, &rec.ID, &rec.Version, &lu, &method, &rec.JSON); err != nil {
-				return nil, errs.E("search", mapErr(err), err)
-			}
-			rec.LastUpdated = sqlgen.FromMicros(lu)
-			rec.Method = store.Method(method)
-			res.Records = append(res.Records, rec)
-		}
-		if err := rows.Err(); err != nil {
+		recs, more, err := sqlgen.ScanPage(rows, q.Count)
+		rows.Close()
+		if err != nil {
 			return nil, errs.E("search", mapErr(err), err)
 		}
+		res.Records, res.More = recs, more
 		rows.Close()
 	}
 	if q.Total == store.TotalNone {

@@ -58,11 +58,15 @@ type Principal struct {
 	// Patient is the patient context of a patient-facing session or token
 	// (a patient user, a proxy, or a SMART launch).
 	Patient string
+	// Patients are all the patients a patient or proxy user may act for
+	// (Patient is the one chosen now). Empty for other principals.
+	Patients []string
 	// Scopes are the granted OAuth/SMART scopes (empty for sessions of the
 	// web UI, which act with the user's roles).
 	Scopes []string
-	// BreakGlass, when set, is an emergency access the user declared.
-	BreakGlass *BreakGlass
+	// BreakGlass lists the emergency accesses the user declared and that
+	// are still in force: each opens one patient's record until it expires.
+	BreakGlass []BreakGlass
 	// Source is where the request came from (client IP), for the audit trail.
 	Source string
 }

@@ -23,6 +23,7 @@ var layers = map[string]int{
 	"internal/fhirpath":                  0,
 	"internal/progress":                  0,
 	"internal/shareddata":                0,
+	"internal/terminology":               0,
 	"internal/fhir/defs/internal/format": 0,
 
 	"internal/fhir":      1,
@@ -33,6 +34,7 @@ var layers = map[string]int{
 	"internal/store":         2,
 	"internal/demo":          2,
 	"internal/bench/scale":   2,
+	"internal/safety":        2,
 
 	"internal/store/sqlgen": 3,
 	"internal/store/pgtest": 3,
@@ -45,11 +47,15 @@ var layers = map[string]int{
 	"internal/metrics":         4,
 
 	"internal/repo": 5,
+	"internal/auth": 5,
 
 	"internal/fhirapi":  6,
 	"internal/importer": 6,
+	"internal/chart":    6,
 
 	"internal/fhirapi/fhirhttp": 7,
+	"internal/smart":            7,
+	"internal/web":              8,
 	"internal/server":           8,
 	"internal/app":              9,
 	"internal/fhir/defs/gen":    9,

@@ -22,7 +22,7 @@ func sample() *audit.Entry {
 		Outcome:     audit.Success,
 		Agent: audit.AgentOf(&access.Principal{Kind: access.User, UserID: "u1", Username: "dr alice",
 			FHIRUser: "Practitioner/p1", ClientID: "app 1", Organization: "org1", Roles: []string{"physician"},
-			BreakGlass: &access.BreakGlass{Patient: "pat2", Reason: "unconscious\npatient"}, Source: "10.0.0.1"}),
+			BreakGlass: []access.BreakGlass{{Patient: "pat2", Reason: "unconscious\npatient"}}, Source: "10.0.0.1"}),
 		Entities: []audit.Entity{{Type: "Observation"}, {Type: "Observation", ID: "o1", Version: 3}},
 		Patients: []string{"pat1", "pat2"},
 		Query:    []audit.Param{{"code", "http://loinc.org|1234-5"}, {"name", "Smith, John & co %"}},

@@ -88,8 +88,8 @@ func AgentOf(p *access.Principal) Agent {
 	a := Agent{Kind: p.Kind.String(), UserID: p.UserID, Username: p.Username, FHIRUser: p.FHIRUser,
 		ClientID: p.ClientID, Organization: p.Organization, Roles: slices.Clone(p.Roles),
 		Patient: p.Patient, Source: p.Source}
-	if p.BreakGlass != nil {
-		a.BreakGlassPatient, a.BreakGlassReason = p.BreakGlass.Patient, p.BreakGlass.Reason
+	if len(p.BreakGlass) > 0 {
+		a.BreakGlassPatient, a.BreakGlassReason = p.BreakGlass[0].Patient, p.BreakGlass[0].Reason
 	}
 	return a
 }

@@ -41,6 +41,16 @@ type Options struct {
 	// turn. A parsed Bundle of thousands of entries takes tens of megabytes,
 	// so this keeps the server's memory bounded under many importing clients.
 	MaxBundles int
+	// Authenticate finds who makes a request (a bearer token, a session).
+	// It returns nil and no error for a request without credentials, and
+	// an error for credentials that are invalid or expired: the request is
+	// refused with 401 and a WWW-Authenticate challenge. Requests without
+	// credentials are refused the same way except for the capability
+	// statement (GET /metadata), which anyone may read. When Authenticate
+	// is nil, every request acts as an anonymous client, which the access
+	// policy lets read nothing: only tests and embedders that set the
+	// principal in front leave it nil.
+	Authenticate func(r *http.Request) (*access.Principal, error)
 }
 
 type handler struct {
@@ -106,24 +116,68 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return // the client went away while waiting
 		}
 	}
+	ctx, err := h.principal(r)
+	if err != nil {
+		h.challenge(w, r, err)
+		return
+	}
 	req, err := h.request(w, r)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	resp := h.api.Handle(h.principal(r), req)
+	resp := h.api.Handle(ctx, req)
 	h.write(w, r, resp)
 }
 
-// principal returns the request's context with the actor the audit trail
-// records: the one an authenticating layer in front already set, or an
-// anonymous client known by its address.
-func (h *handler) principal(r *http.Request) context.Context {
+// principal returns the request's context with the actor the access
+// policy decides for and the audit trail records: the one an
+// authenticating layer in front already set, the one Authenticate finds,
+// or an anonymous client known by its address. With Authenticate set, a
+// request without valid credentials is an errs.Unauthenticated error, except
+// a read of the capability statement.
+func (h *handler) principal(r *http.Request) (context.Context, error) {
 	ctx := r.Context()
 	if access.From(ctx) != nil {
-		return ctx
+		return ctx, nil
 	}
-	return access.With(ctx, &access.Principal{Kind: access.Anonymous, Source: h.clientAddr(r)})
+	anon := &access.Principal{Kind: access.Anonymous, Source: h.clientAddr(r)}
+	if h.opts.Authenticate == nil {
+		return access.With(ctx, anon), nil
+	}
+	p, err := h.opts.Authenticate(r)
+	switch {
+	case err != nil:
+		return nil, errs.E("authenticate", errs.Unauthenticated, err)
+	case p == nil && h.isMetadata(r):
+		return access.With(ctx, anon), nil
+	case p == nil:
+		return nil, errs.E("authenticate", errs.Unauthenticated, "this request needs an access token (Authorization: Bearer ...)")
+	}
+	if p.Source == "" {
+		p.Source = anon.Source
+	}
+	return access.With(ctx, p), nil
+}
+
+// isMetadata reports whether r reads the capability statement.
+func (h *handler) isMetadata(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	p := strings.TrimSuffix(r.URL.Path, "/")
+	return p == "/metadata" || p == h.opts.BasePath+"/metadata"
+}
+
+// challenge refuses a request without valid credentials: 401 with an
+// OperationOutcome and a Bearer challenge (RFC 6750).
+func (h *handler) challenge(w http.ResponseWriter, r *http.Request, err error) {
+	v := `Bearer realm="OpenChart FHIR API"`
+	if r.Header.Get("Authorization") != "" {
+		v += `, error="invalid_token"`
+	}
+	w.Header().Set("WWW-Authenticate", v)
+	h.writeError(w, r, err)
 }
 
 // clientAddr is the client's IP address: the first X-Forwarded-For hop

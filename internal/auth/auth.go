@@ -128,3 +128,13 @@ type LoginStep struct {
 
 var _ = context.Background
 var _ access.Kind
+
+// SessionCookie is the name of the browser session cookie (its value is a
+// session token). The web pages and the OAuth authorization endpoint both
+// read it.
+const SessionCookie = "oc_session"
+
+// CSRFField is the form field that carries a state-changing form's CSRF
+// token: the session's CSRF secret, compared in constant time
+// (CheckCSRF), plus an Origin/Referer check by the web layer.
+const CSRFField = "csrf"

@@ -61,6 +61,11 @@ if ! command -v chromium >/dev/null; then
 fi
 export OPENCHART_CHROMIUM="${OPENCHART_CHROMIUM:-$(command -v chromium)}"
 
+# --- JavaScript the browser tests load (axe-core, fhirclient) -------------------
+command -v npm >/dev/null || { log "installing Node.js and npm"; apt_install nodejs npm; }
+log "installing the browser tests' JavaScript (testdata/npm)"
+npm install --prefix testdata/npm --no-audit --no-fund --ignore-scripts --loglevel=error
+
 # --- the suite ----------------------------------------------------------------
 pkgs=("$@")
 [ ${#pkgs[@]} -gt 0 ] || pkgs=(./...)

@@ -80,6 +80,8 @@ type Store interface {
 	AuditScan(ctx context.Context, after int64, limit int) ([]*audit.Row, error)
 	// AuditHead returns the sequence number and hash of the last entry.
 	AuditHead(ctx context.Context) (audit.Head, error)
+	// ItemReader reads server state (kv.go).
+	ItemReader
 	// Ping checks the store is reachable (readiness).
 	Ping(ctx context.Context) error
 	// Close releases the store.
@@ -117,6 +119,10 @@ type Tx interface {
 	// without gaps; it sets each entry's Seq. Call it last, just before the
 	// transaction ends: the chain head stays locked until then.
 	AppendAudit(ctx context.Context, entries []*audit.Entry) error
+	// ItemReader and ItemWriter read and change server state (kv.go) in
+	// the transaction.
+	ItemReader
+	ItemWriter
 	// Now returns the transaction's timestamp: every version written in one
 	// transaction shares it (UTC, truncated to microseconds).
 	Now() time.Time

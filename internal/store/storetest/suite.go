@@ -46,6 +46,8 @@ func Run(t *testing.T, open Opener) {
 		{"AuditChain", testAuditChain},
 		{"AuditConcurrent", testAuditConcurrent},
 		{"AuditRange", testAuditRange},
+		{"Items", testItems},
+		{"ItemsWithAudit", testItemsWithAudit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -23,7 +23,15 @@ type Config struct {
 	Ready   func(context.Context) error
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
-	// Index is served at "/" when set.
+	// Web serves the browser pages: everything under "/" that no other
+	// door claims (the clinician app, the portal, sign-in). When nil,
+	// Index alone is served at "/".
+	Web http.Handler
+	// OAuth serves the authorization server: /oauth/..., /.well-known/...
+	// and the SMART discovery document under the FHIR base
+	// (/fhir/.well-known/smart-configuration).
+	OAuth http.Handler
+	// Index is served at "/" when Web is nil.
 	Index http.Handler
 }
 
@@ -65,7 +73,15 @@ func New(cfg Config) (*Server, error) {
 		fmt.Fprintln(w, "ready")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics.Registry, promhttp.HandlerOpts{}))
-	if cfg.Index != nil {
+	if cfg.OAuth != nil {
+		mux.Handle("/oauth/", cfg.OAuth)
+		mux.Handle("/.well-known/", cfg.OAuth)
+		mux.Handle("/fhir/.well-known/", cfg.OAuth)
+	}
+	switch {
+	case cfg.Web != nil:
+		mux.Handle("/", cfg.Web)
+	case cfg.Index != nil:
 		mux.Handle("GET /{$}", cfg.Index)
 	}
 	return &Server{cfg: cfg, handler: observe(cfg.Logger, cfg.Metrics, mux)}, nil

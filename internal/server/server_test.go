@@ -104,3 +104,30 @@ func TestNewChecksItsDependencies(t *testing.T) {
 		t.Error("New accepted an empty configuration")
 	}
 }
+
+func TestDoorsRouting(t *testing.T) {
+	named := func(name string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, name) })
+	}
+	s, err := New(Config{FHIR: named("fhir"), Web: named("web"), OAuth: named("oauth"),
+		Ready: func(context.Context) error { return nil }, Metrics: metrics.New(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"/":                                     "web",
+		"/login":                                "web",
+		"/portal/messages":                      "web",
+		"/oauth/authorize":                      "oauth",
+		"/oauth/token":                          "oauth",
+		"/.well-known/smart-configuration":      "oauth",
+		"/fhir/.well-known/smart-configuration": "oauth",
+		"/fhir/Patient/1":                       "fhir",
+		"/fhir/metadata":                        "fhir",
+		"/healthz":                              "ok\n",
+	} {
+		if _, body := get(t, s.Handler(), path); body != want {
+			t.Errorf("GET %s served by %q, want %q", path, body, want)
+		}
+	}
+}

@@ -53,7 +53,8 @@ const (
 	KindComposite
 	KindID          // _id: matches Record.ID (Token.Code holds the id)
 	KindLastUpdated // _lastUpdated: matches Record.LastUpdated (Date fields)
-	KindCompartment // resources in the compartment Compartment.Type/Compartment.ID
+	KindCompartment // resources in the compartment Compartment.Type/Compartment.ID (or of the owners Owners selects)
+	KindType        // resources of one of the types InTypes (the access policy's exemptions)
 )
 
 // Op is a comparison or modifier.
@@ -133,8 +134,17 @@ type Predicate struct {
 	// same Composite row.
 	Components []Predicate
 
-	// KindCompartment: the compartment owner.
+	// KindCompartment: the compartment owner. With Owners set, the owner
+	// is any current resource of type Compartment.Type matching
+	// Owners.Where (Compartment.ID and Owners.Types are ignored): "in the
+	// Patient compartment of some Patient managed by Organization/X". With
+	// Owners nil and an empty Compartment.ID, any owner: the resource is in
+	// some compartment of that type (Negate: in none).
 	Compartment CompartmentRef
+	Owners      *Query
+
+	// KindType: the resource's type is one of InTypes.
+	InTypes []string
 }
 
 // Has is a reverse chain (_has:Type:param:...).

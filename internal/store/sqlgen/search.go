@@ -344,13 +344,24 @@ func (b *builder) pred0(r string, types []string, p *store.Predicate) (string, e
 		}
 		return b.dateCond(p, r+".last_updated", r+".last_updated")
 	case store.KindCompartment:
+		if p.Owners != nil {
+			return b.owners(r, types, p)
+		}
 		a := b.newAlias("c")
 		s := r + ".rkey IN (SELECT " + a + ".rkey FROM idx_compartment " + a + " WHERE " + a + ".ctype = " +
-			b.arg(p.Compartment.Type) + " AND " + a + ".cid = " + b.arg(p.Compartment.ID)
+			b.arg(p.Compartment.Type)
+		if p.Compartment.ID != "" {
+			s += " AND " + a + ".cid = " + b.arg(p.Compartment.ID)
+		}
 		if len(types) > 0 {
 			s += " AND " + b.in(a+".type", types)
 		}
 		return s + ")", nil
+	case store.KindType:
+		if len(p.InTypes) == 0 {
+			return "1 = 0", nil
+		}
+		return b.in(r+".type", p.InTypes), nil
 	case store.KindComposite:
 		return b.composite(r, types, p)
 	}
@@ -428,6 +439,24 @@ func (b *builder) chain(r string, types []string, p *store.Predicate) (string, e
 	return s + ")", nil
 }
 
+// owners matches resources in the compartment of any current resource of
+// type p.Compartment.Type matching p.Owners.Where: like a chain, the owners
+// are found first and their compartments' rows looked up by owner
+// (idx_compartment_owner).
+func (b *builder) owners(r string, types []string, p *store.Predicate) (string, error) {
+	o, a := b.newAlias("w"), b.newAlias("c")
+	sub, err := b.filter(o, []string{p.Compartment.Type}, p.Owners.Where)
+	if err != nil {
+		return "", err
+	}
+	s := r + ".rkey IN (SELECT " + a + ".rkey FROM resources " + o + " CROSS JOIN idx_compartment " + a +
+		" WHERE " + sub + " AND " + a + ".ctype = " + b.arg(p.Compartment.Type) + " AND " + a + ".cid = " + o + ".id"
+	if len(types) > 0 {
+		s += " AND " + b.in(a+".type", types)
+	}
+	return s + ")", nil
+}
+
 // has matches resources referenced through p.Has.Param by a current
 // resource of p.Has.Query.Types matching p.Has.Query.Where (_has): the
 // (type, id) of r is among the targets of the matching references. Index
@@ -497,7 +526,7 @@ func keyOnly(where []store.Clause) bool {
 			if p.Chain != nil {
 				continue
 			}
-			if p.Kind == store.KindID || p.Kind == store.KindLastUpdated {
+			if p.Kind == store.KindID || p.Kind == store.KindLastUpdated || p.Kind == store.KindType {
 				return false
 			}
 		}

@@ -50,3 +50,47 @@ func TestCursorRoundTrip(t *testing.T) {
 		t.Error("ParseCursor accepted garbage")
 	}
 }
+
+// TestCompartmentOwners checks the shape of the owners predicate: the
+// owners are current resources of the compartment's type filtered by their
+// own clauses, joined to compartment rows by owner id.
+func TestCompartmentOwners(t *testing.T) {
+	q := &store.Query{Types: []string{"Observation"}, Where: []store.Clause{{Or: []store.Predicate{{
+		Kind: store.KindCompartment, Compartment: store.CompartmentRef{Type: "Patient"},
+		Owners: &store.Query{Where: []store.Clause{{Or: []store.Predicate{{Param: "organization", Kind: store.KindReference, TargetType: "Organization", TargetID: "X"}}}}},
+	}}}}}
+	for _, d := range []Dialect{Postgres{}, SQLite{}} {
+		st, err := Page(d, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"FROM resources w", "CROSS JOIN idx_compartment c", ".cid = w", "NOT w", "FROM idx_reference"} {
+			if !strings.Contains(st.SQL, want) {
+				t.Errorf("%T: %q missing from %s", d, want, st.SQL)
+			}
+		}
+		if !containsArg(st.Args, "X") || !containsArg(st.Args, "Patient") {
+			t.Errorf("%T: arguments %v lack the owner's criteria", d, st.Args)
+		}
+	}
+	neg := &store.Query{Where: []store.Clause{{Or: []store.Predicate{
+		{Kind: store.KindType, InTypes: []string{"Practitioner"}},
+		{Kind: store.KindCompartment, Negate: true, Compartment: store.CompartmentRef{Type: "Patient"}},
+	}}}}
+	st, err := Page(SQLite{}, neg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(st.SQL, "r.type = ?") || !strings.Contains(st.SQL, "NOT (r.rkey IN (SELECT") || strings.Contains(st.SQL, ".cid =") {
+		t.Errorf("type exemption or any-owner negation compiled wrongly: %s", st.SQL)
+	}
+}
+
+func containsArg(args []any, v any) bool {
+	for _, a := range args {
+		if a == v {
+			return true
+		}
+	}
+	return false
+}

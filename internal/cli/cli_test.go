@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -174,5 +177,35 @@ func TestServeDemo(t *testing.T) {
 	}
 	if got := get(t, base+"/"); !strings.Contains(got, "/fhir/metadata") {
 		t.Errorf("index page: %.200s", got)
+	}
+}
+
+// TestServeSelfSigned serves HTTPS with the self-signed certificate it
+// keeps in the data directory, and refuses half a certificate pair.
+func TestServeSelfSigned(t *testing.T) {
+	data := t.TempDir()
+	base, stop := startServe(t, "--data", data, "--self-signed")
+	defer stop()
+	if !strings.HasPrefix(base, "https://") {
+		t.Fatalf("base URL %s, want https", base)
+	}
+	pemBytes, err := os.ReadFile(filepath.Join(data, "tls", "cert.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemBytes)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Get(base + "/fhir/metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.TLS == nil {
+		t.Errorf("metadata over TLS: %d, TLS %v", resp.StatusCode, resp.TLS != nil)
+	}
+	var stderr strings.Builder
+	if code := Main([]string{"serve", "--tls-cert", "x.pem"}, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "go together") {
+		t.Errorf("--tls-cert alone: exit %d, %q", code, stderr.String())
 	}
 }

@@ -2,11 +2,15 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/openchart/openchart/internal/app"
 	"github.com/openchart/openchart/internal/fhirapi/fhirhttp"
@@ -20,7 +24,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sf.register(fs)
 	addr := fs.String("addr", envOr("OPENCHART_ADDR", "127.0.0.1:8080"), "address to listen on")
 	withDemo := fs.Bool("demo", false, "load the demo clinic (idempotent) before serving")
-	baseURL := fs.String("base-url", os.Getenv("OPENCHART_BASE_URL"), "public base URL of the FHIR API (default http://ADDR/fhir)")
+	baseURL := fs.String("base-url", os.Getenv("OPENCHART_BASE_URL"), "public base URL of the FHIR API (default http[s]://ADDR/fhir)")
+	tlsCert := fs.String("tls-cert", os.Getenv("OPENCHART_TLS_CERT"), "serve HTTPS with this certificate (PEM; with --tls-key)")
+	tlsKey := fs.String("tls-key", os.Getenv("OPENCHART_TLS_KEY"), "the private key of --tls-cert (PEM)")
+	selfSigned := fs.Bool("self-signed", false, "serve HTTPS with a self-signed certificate for local use (made once, kept in the data directory)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return err
@@ -30,13 +37,27 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected arguments: %v", fs.Args())}
 	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return usageError{fmt.Errorf("--tls-cert and --tls-key go together")}
+	}
+	if *selfSigned && *tlsCert != "" {
+		return usageError{fmt.Errorf("--self-signed and --tls-cert exclude each other")}
+	}
 	log := newLogger(stderr)
+	tlsConf, err := serveTLS(*tlsCert, *tlsKey, *selfSigned, sf, *addr, log)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if tlsConf != nil {
+		scheme = "https"
+	}
 	m := metrics.New()
 	cfg := sf.config(log)
 	cfg.Metrics = m
 	cfg.BaseURL = *baseURL
 	if cfg.BaseURL == "" {
-		cfg.BaseURL = "http://" + *addr + "/fhir"
+		cfg.BaseURL = scheme + "://" + *addr + "/fhir"
 	}
 	a, err := app.Open(ctx, cfg)
 	if err != nil {
@@ -56,6 +77,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", *addr, err)
 	}
+	if tlsConf != nil {
+		ln = tls.NewListener(ln, tlsConf)
+	}
 	srv, err := server.New(server.Config{
 		FHIR:    fhirhttp.New(a.API, fhirhttp.Options{}),
 		Ready:   a.Store.Ping,
@@ -66,10 +90,43 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	url := "http://" + ln.Addr().String()
+	url := scheme + "://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "OpenChart is running at %s/ (FHIR API at %s/fhir)\n", url, url)
 	if *withDemo {
 		fmt.Fprint(stdout, demoSummary(url))
 	}
 	return srv.Serve(ctx, ln)
+}
+
+// serveTLS is the TLS configuration of serve: the given pair, a self-signed
+// one kept in the data directory (or in the user's configuration directory
+// with PostgreSQL), or none.
+func serveTLS(certFile, keyFile string, selfSigned bool, sf storeFlags, addr string, log *slog.Logger) (*tls.Config, error) {
+	if selfSigned {
+		dir := filepath.Join(sf.data, "tls")
+		if sf.db != "" {
+			base, err := os.UserConfigDir()
+			if err != nil {
+				return nil, fmt.Errorf("no directory to keep the self-signed certificate in: %w", err)
+			}
+			dir = filepath.Join(base, "openchart", "tls")
+		}
+		hosts := []string{"localhost", "127.0.0.1", "::1"}
+		if h, _, err := net.SplitHostPort(addr); err == nil && h != "" && h != "localhost" && h != "127.0.0.1" && h != "::1" && h != "0.0.0.0" && h != "::" {
+			hosts = append(hosts, h)
+		}
+		var created bool
+		var err error
+		certFile, keyFile, created, err = server.SelfSigned(dir, hosts, time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("making a self-signed certificate: %w", err)
+		}
+		if created {
+			log.Info("made a self-signed certificate for local use; browsers will warn about it", "cert", certFile)
+		}
+	}
+	if certFile == "" {
+		return nil, nil
+	}
+	return server.TLSConfig(certFile, keyFile)
 }

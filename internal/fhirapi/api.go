@@ -83,6 +83,14 @@ type Config struct {
 	Logger *slog.Logger
 	// Software names the server in the CapabilityStatement.
 	Software, Version string
+	// OAuth, when set, are the authorization server's endpoints that the
+	// CapabilityStatement declares (SMART on FHIR's oauth-uris extension).
+	OAuth *OAuthURLs
+}
+
+// OAuthURLs are the endpoints of the authorization server protecting the API.
+type OAuthURLs struct {
+	Authorize, Token, Revoke, Introspect, Manage string
 }
 
 // API performs FHIR interactions. It is safe for concurrent use.
@@ -128,7 +136,7 @@ func New(c Config) (*API, error) {
 	for _, t := range c.Defs.ResourceTypes() {
 		a.types[t] = true
 	}
-	a.capability = a.buildCapabilities(c.Software, c.Version)
+	a.capability = a.buildCapabilities(c.Software, c.Version, c.OAuth)
 	return a, nil
 }
 

@@ -24,7 +24,7 @@ var validateOp = map[string]any{"name": "validate", "definition": "http://hl7.or
 // buildCapabilities writes the CapabilityStatement
 // (https://hl7.org/fhir/R4/capabilitystatement.html) describing exactly
 // what this layer does, from the definitions. It runs once, in New.
-func (a *API) buildCapabilities(software, version string) []byte {
+func (a *API) buildCapabilities(software, version string, oauth *OAuthURLs) []byte {
 	if software == "" {
 		software = "OpenChart"
 	}
@@ -36,6 +36,18 @@ func (a *API) buildCapabilities(software, version string) []byte {
 	patch := []any{"application/json-patch+json"}
 	if a.patcher != nil {
 		patch = append(patch, "application/fhir+json")
+	}
+	rest := map[string]any{
+		"mode":     "server",
+		"resource": resources,
+		"interaction": []any{
+			map[string]any{"code": "transaction"}, map[string]any{"code": "batch"},
+			map[string]any{"code": "search-system"}, map[string]any{"code": "history-system"},
+		},
+		"operation": []any{validateOp},
+	}
+	if oauth != nil {
+		rest["security"] = securityOf(oauth)
 	}
 	cs := map[string]any{
 		"resourceType": "CapabilityStatement",
@@ -49,17 +61,37 @@ func (a *API) buildCapabilities(software, version string) []byte {
 		"fhirVersion": "4.0.1",
 		"format":      []any{"json", "application/fhir+json"},
 		"patchFormat": patch,
-		"rest": []any{map[string]any{
-			"mode":     "server",
-			"resource": resources,
-			"interaction": []any{
-				map[string]any{"code": "transaction"}, map[string]any{"code": "batch"},
-				map[string]any{"code": "search-system"}, map[string]any{"code": "history-system"},
-			},
-			"operation": []any{validateOp},
-		}},
+		"rest":        []any{rest},
 	}
 	return fhir.MarshalResource(cs, a.defs)
+}
+
+// securityOf is rest.security for a SMART on FHIR server
+// (https://hl7.org/fhir/smart-app-launch/STU2/conformance.html): the
+// SMART-on-FHIR service code and the oauth-uris extension.
+func securityOf(o *OAuthURLs) map[string]any {
+	var uris []any
+	for _, u := range []struct{ name, url string }{
+		{"authorize", o.Authorize}, {"token", o.Token}, {"revoke", o.Revoke}, {"introspect", o.Introspect}, {"manage", o.Manage},
+	} {
+		if u.url != "" {
+			uris = append(uris, map[string]any{"url": u.name, "valueUri": u.url})
+		}
+	}
+	return map[string]any{
+		"cors": true,
+		"service": []any{map[string]any{
+			"coding": []any{map[string]any{
+				"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR",
+			}},
+			"text": "OAuth2 using SMART-on-FHIR profile (see http://docs.smarthealthit.org)",
+		}},
+		"extension": []any{map[string]any{
+			"url":       "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+			"extension": uris,
+		}},
+		"description": "Every request except this statement needs an access token: SMART App Launch (authorization code with PKCE), SMART Backend Services (client credentials with a signed JWT), or an operator token (openchart token).",
+	}
 }
 
 func (a *API) resourceCapability(typ string, revIncludes []string) map[string]any {

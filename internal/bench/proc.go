@@ -16,17 +16,33 @@ import (
 
 // newClient returns an HTTP client for the harness's own requests: no
 // proxy, no redirects, bounded time.
-func newClient(conns int) *http.Client {
+func newClient(conns int, token string) *http.Client {
+	var rt http.RoundTripper = &http.Transport{
+		Proxy:               nil,
+		MaxIdleConnsPerHost: conns,
+		MaxConnsPerHost:     conns,
+		IdleConnTimeout:     30 * time.Second,
+	}
+	if token != "" {
+		rt = bearer{token: token, next: rt}
+	}
 	return &http.Client{
 		Timeout:       2 * time.Minute,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Transport: &http.Transport{
-			Proxy:               nil,
-			MaxIdleConnsPerHost: conns,
-			MaxConnsPerHost:     conns,
-			IdleConnTimeout:     30 * time.Second,
-		},
+		Transport:     rt,
 	}
+}
+
+// bearer adds an access token to every request.
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
 }
 
 // sampler reads a process's memory and CPU use from /proc.

@@ -196,6 +196,9 @@ func (r *runner) probe(ctx context.Context, path string) (total int, status int,
 func (r *runner) attack(ctx context.Context, q query, clients int, total int) Row {
 	targets := make([]vegeta.Target, len(q.paths))
 	hdr := http.Header{"Accept": []string{"application/fhir+json"}}
+	if r.cfg.Token != "" {
+		hdr.Set("Authorization", "Bearer "+r.cfg.Token)
+	}
 	for i, p := range q.paths {
 		targets[i] = vegeta.Target{Method: http.MethodGet, URL: r.base + "/" + p, Header: hdr}
 	}

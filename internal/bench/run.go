@@ -46,6 +46,9 @@ type Config struct {
 	ImportTimeout time.Duration
 	// PgbenchScale is pgbench's -s for the scratch database (default 10).
 	PgbenchScale int
+	// Token is the access token sent with every request (the API refuses
+	// requests without one): make one with `openchart token`.
+	Token string
 	// Log receives progress lines; nil means none.
 	Log io.Writer
 }
@@ -153,7 +156,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r := &runner{
 		cfg:    cfg,
 		base:   base,
-		client: newClient(64),
+		client: newClient(64, cfg.Token),
 		rep:    &Report{Target: base, Started: time.Now().UTC()},
 	}
 	r.proc = newSampler(cfg.PID, base)

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/openchart/openchart/internal/bench"
@@ -87,6 +88,7 @@ func benchRun(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ndjsonStore := fs.String("ndjson-store", "", "store of the in-process NDJSON import: embedded or postgres (default: postgres with --db)")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
 	svgDir := fs.String("svg", "", "also write SVG charts of throughput and p99 latency into this directory")
+	token := fs.String("token", os.Getenv("OPENCHART_TOKEN"), "access token for the API (openchart token --scope 'system/*.cruds')")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return err
@@ -99,7 +101,7 @@ func benchRun(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	rep, err := bench.Run(ctx, bench.Config{
 		Target: *target, Data: *data, DB: *db, Clients: levels, Duration: *duration,
-		PID: *pid, SkipImport: *skipImport, ServerDB: *serverDB, NDJSONStore: *ndjsonStore, Log: stderr,
+		PID: *pid, SkipImport: *skipImport, ServerDB: *serverDB, NDJSONStore: *ndjsonStore, Token: *token, Log: stderr,
 	})
 	if rep != nil {
 		rep.WriteTable(stdout)

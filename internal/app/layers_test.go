@@ -52,6 +52,9 @@ var layers = map[string]int{
 	"internal/fhirapi":  6,
 	"internal/importer": 6,
 	"internal/chart":    6,
+	"internal/schedule": 6,
+	"internal/inbox":    6,
+	"internal/visit":    6,
 
 	"internal/fhirapi/fhirhttp": 7,
 	"internal/smart":            7,

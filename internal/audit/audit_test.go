@@ -118,6 +118,10 @@ func TestAuditEventValid(t *testing.T) {
 	cases["anonymous"] = anon
 	cases["client"] = &audit.Entry{Seq: 3, Recorded: time.Now().UTC(), Action: audit.Execute, Interaction: "export",
 		Agent: audit.AgentOf(&access.Principal{Kind: access.Client, ClientID: "backend"})}
+	account := sample()
+	account.Interaction, account.Action, account.Query = "permission-change", audit.Update, nil
+	account.Entities = []audit.Entity{{Type: audit.UserEntity, ID: "0190e1c2-0000-7000-8000-000000000001"}}
+	cases["permission-change of an account"] = account
 	for name, e := range cases {
 		if e.Seq == 0 {
 			e.Seq = 7
@@ -128,6 +132,19 @@ func TestAuditEventValid(t *testing.T) {
 				t.Errorf("%s: %s %v: %s", name, is.Code, is.Expression, is.Diagnostics)
 			}
 		}
+	}
+	// An account is named by identifier, never as a reference to a
+	// resource type that does not exist.
+	ents, _ := account.AuditEvent("OpenChart")["entity"].([]any)
+	found := false
+	for _, en := range ents {
+		what, _ := en.(map[string]any)["what"].(map[string]any)
+		if ident, ok := what["identifier"].(map[string]any); ok && ident["value"] == account.Entities[0].ID && what["reference"] == nil {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the account is not named by identifier: %v", ents)
 	}
 	if id := audit.ID(12); id != "audit-12" {
 		t.Errorf("ID = %q", id)

@@ -114,6 +114,11 @@ type Entity struct {
 	Version int64
 }
 
+// UserEntity is the Entity.Type of a user account (an identity-service
+// record, not a FHIR resource): permission changes name the account they
+// changed with it.
+const UserEntity = "User"
+
 // Param is one search parameter value, as the client sent it.
 type Param struct {
 	Name  string

@@ -161,6 +161,16 @@ func (e *Entry) entities() []any {
 		if en.Type == "Patient" && en.ID != "" && en.Version == 0 && contains(e.Patients, en.ID) {
 			continue // already listed as a patient
 		}
+		if en.Type == UserEntity {
+			// A user account is no FHIR resource: named by identifier,
+			// as a security resource.
+			out = append(out, map[string]any{
+				"what": map[string]any{"identifier": map[string]any{"system": sysUserID, "value": en.ID}},
+				"type": coding(sysEntityType, "2", "System Object"),
+				"role": coding(sysObjectRole, "11", "Security Resource"),
+			})
+			continue
+		}
 		what := map[string]any{}
 		switch {
 		case en.ID == "":

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/openchart/openchart/internal/access"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -40,6 +41,9 @@ type Config struct {
 	Metrics *metrics.Metrics // optional: store timings are observed when set
 	// MaxBundleEntries bounds batch and transaction Bundles (0: the API's default).
 	MaxBundleEntries int
+	// Consent is the deployment's consent model for staff of other
+	// organizations: opt-in (the zero value) or opt-out (docs/ACCESS.md).
+	Consent access.ConsentModel
 }
 
 // App is an assembled OpenChart.
@@ -150,6 +154,8 @@ func assemble(ctx context.Context, d *defs.Definitions, st store.Store, cfg Conf
 		Criteria:     criteria{comp},
 		ResourceType: concreteTypes(d),
 		Layout:       d,
+		Consent:      cfg.Consent,
+		Definitions:  d,
 	})
 	if err != nil {
 		return nil, err

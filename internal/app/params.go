@@ -58,7 +58,7 @@ func loadRegistry(ctx context.Context, d *defs.Definitions, st store.Store, val 
 		}
 		resources = append(resources, m)
 	}
-	reg, problems := search.NewRegistry(d, resources)
+	reg, problems := search.NewRegistry(d, append(builtinParams(), resources...))
 	for _, p := range problems {
 		log.Warn("custom search parameter refused", "problem", p.Error())
 	}
@@ -78,4 +78,23 @@ type noIndexer struct{}
 
 func (noIndexer) Index(map[string]any) (store.Index, error) {
 	return store.Index{}, errors.New("the registry reader cannot write")
+}
+
+// builtinParams are the SearchParameters OpenChart defines beyond R4's and
+// always indexes. The access policy's consent rule needs
+// Consent.provision.type (permit | deny), which R4 does not search
+// (docs/ACCESS.md); the code is repo.ProvisionTypeParam.
+func builtinParams() []map[string]any {
+	return []map[string]any{{
+		"resourceType": "SearchParameter",
+		"id":           "Consent-provision-type",
+		"url":          "http://openchart.org/fhir/SearchParameter/Consent-provision-type",
+		"name":         "ConsentProvisionType",
+		"status":       "active",
+		"description":  "The type of a Consent's root provision: permit or deny",
+		"code":         repo.ProvisionTypeParam,
+		"base":         []any{"Consent"},
+		"type":         "token",
+		"expression":   "Consent.provision.type",
+	}}
 }

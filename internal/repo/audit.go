@@ -3,8 +3,10 @@ package repo
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/audit"
@@ -148,6 +150,7 @@ func readEntry(ctx context.Context, interaction string, target []audit.Entity, r
 		pats = appendPatients(pats, rec)
 	}
 	e.Patients = audit.SortPatients(pats)
+	grantOf(ctx, e)
 	e.Query = audit.QueryFrom(ctx)
 	setOutcome(e, err)
 	return e
@@ -215,6 +218,7 @@ func (tx *Tx) note(ctx context.Context, interaction, typ, id string, out *Outcom
 		}
 	}
 	e.Entities = []audit.Entity{ent}
+	grantOf(ctx, e)
 	if out != nil && out.Created {
 		e.Action = audit.Create // an update that created the resource
 	}
@@ -251,9 +255,16 @@ func (r *Repo) rolledBack(ctx context.Context, entries []*audit.Entry, err error
 // AuditReport lists audit entries for a report (170.315(d)(3)). Reading
 // the trail is itself recorded: a search of AuditEvent by the principal.
 func (r *Repo) AuditReport(ctx context.Context, q store.AuditQuery) (*store.AuditPage, error) {
-	page, err := r.store.AuditRange(ctx, q)
-	if err != nil {
-		err = errs.E("audit report", err)
+	var page *store.AuditPage
+	var err error
+	if g := r.guard(ctx); !g.open() {
+		_, err = g.typeClauses("audit report", "AuditEvent", 's')
+	}
+	if err == nil {
+		page, err = r.store.AuditRange(ctx, q)
+		if err != nil {
+			err = errs.E("audit report", err)
+		}
 	}
 	e := readEntry(ctx, audit.InteractionSearch, []audit.Entity{{Type: "AuditEvent"}}, nil, err)
 	if q.Seq != 0 {
@@ -276,4 +287,23 @@ func reservedID(typ, id string) error {
 		}
 	}
 	return nil
+}
+
+// grantOf names, in the entry's agent, the break-the-glass grant the
+// interaction relied on: the one in force for a patient the entry names
+// (audit.AgentOf alone would name the principal's first grant, whatever
+// the patient).
+func grantOf(ctx context.Context, e *audit.Entry) {
+	p := access.From(ctx)
+	if p == nil || len(p.BreakGlass) == 0 {
+		return
+	}
+	e.Agent.BreakGlassPatient, e.Agent.BreakGlassReason = "", ""
+	now := time.Now()
+	for _, g := range p.BreakGlass {
+		if g.Until.After(now) && slices.Contains(e.Patients, g.Patient) {
+			e.Agent.BreakGlassPatient, e.Agent.BreakGlassReason = g.Patient, g.Reason
+			return
+		}
+	}
 }

@@ -62,7 +62,7 @@ func briefs(es []*audit.Entry) []brief {
 // recorded as failed; audit ids cannot be written.
 func TestAudit(t *testing.T) {
 	each(t, func(t *testing.T, r *repo.Repo) {
-		ctx := access.With(context.Background(), &access.Principal{Kind: access.User, Username: "alice", UserID: "u1", Source: "10.1.2.3"})
+		ctx := access.With(context.Background(), &access.Principal{Kind: access.Operator, Username: "alice", UserID: "u1", Source: "10.1.2.3"})
 		start := headSeq(t, r)
 		if _, err := r.Update(ctx, "Patient", "p1", patient("p1", "1"), repo.UpdateOptions{}); err != nil {
 			t.Fatal(err)

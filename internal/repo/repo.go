@@ -9,9 +9,11 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/audit"
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/fhir"
+	"github.com/openchart/openchart/internal/fhir/defs"
 	"github.com/openchart/openchart/internal/store"
 )
 
@@ -43,6 +45,13 @@ type Config struct {
 	ResourceType func(name string) bool
 	// Layout gives the element order resources are stored in.
 	Layout fhir.Layout
+
+	// Consent is the deployment's consent model for staff of other
+	// organizations (docs/ACCESS.md); the zero value is opt-in.
+	Consent access.ConsentModel
+	// Definitions give the resource types and the Patient compartment the
+	// access policy works with; nil means defs.Default().
+	Definitions *defs.Definitions
 }
 
 // Repo is the Repository. It is safe for concurrent use.
@@ -54,6 +63,11 @@ type Repo struct {
 	isType    func(string) bool
 	layout    fhir.Layout
 	appender  *appender // audit entries of reads (audit.go)
+	// The access policy's data (policy.go): the consent model, every
+	// concrete type, and the types of the Patient compartment.
+	consent      access.ConsentModel
+	types        []string
+	patientTypes map[string]bool
 }
 
 // New checks the configuration and returns a Repository.
@@ -72,8 +86,24 @@ func New(c Config) (*Repo, error) {
 	case c.Layout == nil:
 		return nil, errors.New("repo: no element layout")
 	}
-	return &Repo{store: c.Store, validator: c.Validator, indexer: c.Indexer, criteria: c.Criteria,
-		isType: c.ResourceType, layout: c.Layout, appender: &appender{store: c.Store}}, nil
+	d := c.Definitions
+	if d == nil {
+		d = defs.Default()
+	}
+	r := &Repo{store: c.Store, validator: c.Validator, indexer: c.Indexer, criteria: c.Criteria,
+		isType: c.ResourceType, layout: c.Layout, appender: &appender{store: c.Store},
+		consent: c.Consent, patientTypes: map[string]bool{}}
+	for _, t := range d.ResourceTypes() {
+		if c.ResourceType(t) {
+			r.types = append(r.types, t)
+		}
+	}
+	if comp := d.Compartment("Patient"); comp != nil {
+		for t := range comp.Resources {
+			r.patientTypes[t] = true
+		}
+	}
+	return r, nil
 }
 
 // Store returns the underlying store, for readiness checks.
@@ -114,6 +144,9 @@ func (r *Repo) read(ctx context.Context, typ, id string) (*store.Record, error) 
 		return nil, err
 	}
 	rec, err := r.store.Read(ctx, typ, id)
+	if g := r.guard(ctx); !g.open() {
+		return g.checkRead(ctx, r.store.Search, op, "read "+typ+"/"+id, typ, id, rec, err)
+	}
 	if err != nil {
 		return rec, errs.E(op, err)
 	}
@@ -135,6 +168,13 @@ func (r *Repo) vread(ctx context.Context, typ, id string, version int64) (*store
 		return nil, err
 	}
 	rec, err := r.store.VRead(ctx, typ, id, version)
+	if g := r.guard(ctx); !g.open() {
+		// The resource's current version decides, as for its history.
+		cur, cerr := r.store.Read(ctx, typ, id)
+		if _, cerr = g.checkRead(ctx, r.store.Search, op, "vread "+typ+"/"+id, typ, id, cur, cerr); cerr != nil {
+			return nil, cerr
+		}
+	}
 	if err != nil {
 		return rec, errs.E(op, err)
 	}
@@ -164,6 +204,9 @@ func (r *Repo) history(ctx context.Context, q store.HistoryQuery) (*store.Histor
 		if err := r.checkType("history", q.Type); err != nil {
 			return nil, err
 		}
+	}
+	if err := r.guard(ctx).checkHistory(ctx, q); err != nil {
+		return nil, err
 	}
 	page, err := r.store.History(ctx, q)
 	if err != nil {
@@ -199,6 +242,13 @@ func (r *Repo) search(ctx context.Context, q *store.Query) (*store.Result, error
 		if err := r.checkType("search", t); err != nil {
 			return nil, err
 		}
+	}
+	if g := r.guard(ctx); !g.open() {
+		sq, err := g.scoped("search", q, 's')
+		if err != nil {
+			return nil, err
+		}
+		q = sq
 	}
 	res, err := r.store.Search(ctx, q)
 	if err != nil {

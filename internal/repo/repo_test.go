@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/app"
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/fhir"
@@ -45,7 +46,7 @@ func patient(id, mrn string) map[string]any {
 }
 
 func TestWrites(t *testing.T) {
-	ctx := context.Background()
+	ctx := operator()
 	each(t, func(t *testing.T, r *repo.Repo) {
 		// Create assigns an id and version 1, ignoring the body's id.
 		out, err := r.Create(ctx, patient("client-id", "1"), repo.CreateOptions{})
@@ -117,7 +118,7 @@ func TestWrites(t *testing.T) {
 
 // TestTxAtomic: an error anywhere in a transaction stores nothing.
 func TestTxAtomic(t *testing.T) {
-	ctx := context.Background()
+	ctx := operator()
 	each(t, func(t *testing.T, r *repo.Repo) {
 		err := r.InTx(ctx, func(tx *repo.Tx) error {
 			if _, err := tx.Create(ctx, patient("", "a"), repo.CreateOptions{}); err != nil {
@@ -140,7 +141,7 @@ func TestTxAtomic(t *testing.T) {
 
 // TestPatch applies a function to the current content.
 func TestPatch(t *testing.T) {
-	ctx := context.Background()
+	ctx := operator()
 	each(t, func(t *testing.T, r *repo.Repo) {
 		if _, err := r.Update(ctx, "Patient", "p", patient("p", "1"), repo.UpdateOptions{}); err != nil {
 			t.Fatal(err)
@@ -163,4 +164,10 @@ func TestPatch(t *testing.T) {
 			t.Fatalf("patch changing the id: err = %v, want invalid", err)
 		}
 	})
+}
+
+// operator is the context of the tests that are not about access: an
+// operator, whom the policy does not restrict.
+func operator() context.Context {
+	return access.With(context.Background(), &access.Principal{Kind: access.Operator})
 }

@@ -129,6 +129,9 @@ func (tx *Tx) Read(ctx context.Context, typ, id string) (*store.Record, error) {
 	err := tx.r.checkType("read", typ)
 	if err == nil {
 		rec, err = tx.read(ctx, typ, id)
+		if g := tx.r.guard(ctx); !g.open() && !tx.own(typ, id) {
+			rec, err = g.checkRead(ctx, tx.st.Search, "read "+typ+"/"+id, "read "+typ+"/"+id, typ, id, rec, err)
+		}
 	}
 	tx.audit = append(tx.audit, oneEntry(ctx, audit.InteractionRead, typ, id, 0, rec, err))
 	return rec, err
@@ -138,7 +141,16 @@ func (tx *Tx) Read(ctx context.Context, typ, id string) (*store.Record, error) {
 // transaction's own unflushed writes: FHIR resolves a transaction's
 // conditional criteria against the state before it.
 func (tx *Tx) Search(ctx context.Context, q *store.Query) (*store.Result, error) {
-	res, err := tx.st.Search(ctx, q)
+	var res *store.Result
+	var err error
+	if g := tx.r.guard(ctx); !g.open() {
+		var sq *store.Query
+		if sq, err = g.scoped("search", q, 's'); err == nil {
+			res, err = tx.st.Search(ctx, sq)
+		}
+	} else {
+		res, err = tx.st.Search(ctx, q)
+	}
 	tx.audit = append(tx.audit, searchEntry(ctx, q, res, err))
 	return res, err
 }
@@ -152,6 +164,13 @@ func (tx *Tx) match(ctx context.Context, typ string, criteria url.Values) ([]*st
 	q.Count = 2
 	q.Offset = 0
 	q.Total = store.TotalNone
+	// Conditional operations match among the resources the principal may
+	// see: what it may not see does not exist for it.
+	if g := tx.r.guard(ctx); !g.open() {
+		if q, err = g.scoped("match "+typ, q, 's'); err != nil {
+			return nil, err
+		}
+	}
 	res, err := tx.st.Search(ctx, q)
 	if err != nil {
 		return nil, err
@@ -215,7 +234,7 @@ func (tx *Tx) create(ctx context.Context, res map[string]any, opts CreateOptions
 	if _, ok := tx.pending[key{typ, id}]; ok {
 		return nil, errs.E(op, errs.Conflict, fmt.Sprintf("%s/%s is already written in this transaction", typ, id))
 	}
-	rec, err := tx.put(typ, id, 1, store.MethodCreate, res)
+	rec, err := tx.put(ctx, typ, id, 1, store.MethodCreate, res)
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
@@ -243,6 +262,11 @@ func (tx *Tx) update(ctx context.Context, typ, id string, res map[string]any, op
 		return nil, errs.E(op, err)
 	}
 	cur, err := tx.read(ctx, typ, id)
+	if err == nil {
+		if verr := tx.mayChange(ctx, op, typ, id, 'u'); verr != nil {
+			return nil, verr
+		}
+	}
 	var next int64 = 1
 	switch {
 	case err == nil:
@@ -269,7 +293,7 @@ func (tx *Tx) update(ctx context.Context, typ, id string, res map[string]any, op
 	if cur == nil {
 		method = store.MethodCreate
 	}
-	rec, err := tx.put(typ, id, next, method, res)
+	rec, err := tx.put(ctx, typ, id, next, method, res)
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
@@ -331,6 +355,11 @@ func (tx *Tx) patch(ctx context.Context, typ, id string, fn PatchFunc, opts Upda
 		return nil, err
 	}
 	cur, err := tx.read(ctx, typ, id)
+	if err == nil {
+		err = tx.mayChange(ctx, op, typ, id, 'u')
+	} else if g := tx.r.guard(ctx); !g.open() && errs.Is(err, errs.Gone) {
+		err = hidden(op, "read "+typ+"/"+id)
+	}
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
@@ -351,7 +380,7 @@ func (tx *Tx) patch(ctx context.Context, typ, id string, fn PatchFunc, opts Upda
 	if sameContent(cur.JSON, next) {
 		return &Outcome{Record: cur, Unchanged: true}, nil
 	}
-	rec, err := tx.put(typ, id, cur.Version+1, store.MethodUpdate, next)
+	rec, err := tx.put(ctx, typ, id, cur.Version+1, store.MethodUpdate, next)
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
@@ -375,7 +404,17 @@ func (tx *Tx) delete(ctx context.Context, typ, id string) (*Outcome, error) {
 	if err := reservedID(typ, id); err != nil {
 		return nil, err
 	}
+	if g := tx.r.guard(ctx); !g.open() {
+		if _, err := g.typeClauses(op, typ, 'd'); err != nil {
+			return nil, err
+		}
+	}
 	cur, err := tx.read(ctx, typ, id)
+	if err == nil {
+		if verr := tx.mayChange(ctx, op, typ, id, 'd'); verr != nil {
+			return nil, verr
+		}
+	}
 	switch {
 	case errs.Is(err, errs.NotFound):
 		return &Outcome{Unchanged: true}, nil
@@ -418,7 +457,7 @@ func (tx *Tx) conditionalDelete(ctx context.Context, typ string, criteria url.Va
 }
 
 // put validates, stamps, indexes and stages one version.
-func (tx *Tx) put(typ, id string, version int64, method store.Method, res map[string]any) (*store.Record, error) {
+func (tx *Tx) put(ctx context.Context, typ, id string, version int64, method store.Method, res map[string]any) (*store.Record, error) {
 	res["id"] = id
 	meta := fhir.Meta(res)
 	meta["versionId"] = strconv.FormatInt(version, 10)
@@ -429,6 +468,13 @@ func (tx *Tx) put(typ, id string, version int64, method store.Method, res map[st
 	ix, err := tx.r.indexer.Index(res)
 	if err != nil {
 		return nil, errs.E(errs.Internal, "indexing", err)
+	}
+	perm := byte('u')
+	if method == store.MethodCreate {
+		perm = 'c'
+	}
+	if err := tx.r.guard(ctx).checkWrite(ctx, tx.st.Search, permName(perm)+" "+typ, typ, perm, &ix); err != nil {
+		return nil, err
 	}
 	rec := store.Record{Type: typ, ID: id, Version: version, LastUpdated: tx.now, Method: method, JSON: fhir.MarshalResource(res, tx.r.layout)}
 	tx.stage(store.Write{Record: rec, Index: ix})
@@ -534,4 +580,28 @@ func firstError(issues []errs.Issue) string {
 		}
 	}
 	return ""
+}
+
+// own reports whether typ/id was written earlier in this transaction (and
+// so already passed the policy's write check).
+func (tx *Tx) own(typ, id string) bool {
+	_, ok := tx.pending[key{typ, id}]
+	return ok
+}
+
+// mayChange checks that the principal may change (perm u or d) the current
+// version of typ/id: one it may not see is not found.
+func (tx *Tx) mayChange(ctx context.Context, op, typ, id string, perm byte) error {
+	g := tx.r.guard(ctx)
+	if g.open() || tx.own(typ, id) {
+		return nil
+	}
+	ok, err := g.visible(ctx, tx.st.Search, op, typ, id, perm)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return hidden(op, "read "+typ+"/"+id)
+	}
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/audit"
+	"github.com/openchart/openchart/internal/demo"
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/store"
 	"github.com/openchart/openchart/internal/store/pgtest"
@@ -353,6 +354,21 @@ func TestLoginAndLockout(t *testing.T) {
 		if _, err := e.svc.Login(ctx, "alice", goodPassword, m); err != nil {
 			t.Fatalf("four failures locked the account: %v", err)
 		}
+
+		// Checking the current password (before a change) counts failures too.
+		if err := e.svc.CheckPassword(ctx, u.ID, goodPassword); err != nil {
+			t.Fatalf("CheckPassword right: %v", err)
+		}
+		for range 5 {
+			err := e.svc.CheckPassword(ctx, u.ID, "not my password")
+			wantKind(t, err, errs.Unauthenticated)
+		}
+		if err := e.svc.CheckPassword(ctx, u.ID, goodPassword); errs.KindOf(err) != errs.Unauthenticated {
+			t.Fatalf("CheckPassword of a locked account: %v", err)
+		}
+		_, err = e.svc.Login(ctx, "alice", goodPassword, m)
+		wantKind(t, err, errs.Unauthenticated)
+		e.clock.Add(16 * time.Minute)
 
 		// A disabled account cannot sign in, and its sessions end.
 		step, _ = e.svc.Login(ctx, "alice", goodPassword, m)
@@ -884,4 +900,27 @@ func TestDemoUsers(t *testing.T) {
 			t.Errorf("proxy %+v", lan)
 		}
 	})
+}
+
+// TestDemoReferences checks that the demo accounts point at resources the
+// demo clinic has.
+func TestDemoReferences(t *testing.T) {
+	have := map[string]bool{}
+	for _, b := range demo.Bundles(time.Now()) {
+		entries, _ := b["entry"].([]any)
+		for _, en := range entries {
+			r, _ := en.(map[string]any)["resource"].(map[string]any)
+			typ, _ := r["resourceType"].(string)
+			id, _ := r["id"].(string)
+			have[typ+"/"+id] = true
+		}
+	}
+	if len(have) < 100 {
+		t.Fatalf("only %d demo resources found", len(have))
+	}
+	for _, ref := range []string{demoOrg, demoPhysician, demoNurse, "Patient/" + demoPatient, "Patient/" + demoChild, demoParent} {
+		if !have[ref] {
+			t.Errorf("the demo clinic has no %s", ref)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/openchart/openchart/internal/access"
 	"io"
 	"log/slog"
 	"net/http"
@@ -189,7 +190,8 @@ func (r *runner) importNDJSON(ctx context.Context) error {
 		return err
 	}
 	stop := watchPID(os.Getpid())
-	sum, err := im.Run(ctx, []string{dir})
+	// The import runs as an operator would run `openchart import`.
+	sum, err := im.Run(access.With(ctx, &access.Principal{Kind: access.Operator}), []string{dir})
 	u := stop()
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {

@@ -3,8 +3,10 @@ package e2e
 import (
 	"compress/gzip"
 	"context"
+	"github.com/openchart/openchart/internal/access"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -57,7 +59,7 @@ func openApp(t *testing.T, cfg app.Config) *app.App {
 func serve(t *testing.T, a *app.App) *httptest.Server {
 	t.Helper()
 	srv, err := server.New(server.Config{
-		FHIR:    fhirhttp.New(a.API, fhirhttp.Options{}),
+		FHIR:    fhirhttp.New(a.API, fhirhttp.Options{Authenticate: operator}),
 		Ready:   a.Store.Ping,
 		Metrics: metrics.New(),
 		Logger:  quietLogger(),
@@ -111,4 +113,11 @@ func countByType(t *testing.T, a *app.App, types []string) map[string]int {
 		}
 	}
 	return out
+}
+
+// operator authenticates every request as an operator, whom the access
+// policy does not restrict: these tests are not about access control
+// (internal/e2e/leak_test.go is).
+func operator(*http.Request) (*access.Principal, error) {
+	return &access.Principal{Kind: access.Operator}, nil
 }

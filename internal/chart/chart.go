@@ -1,0 +1,176 @@
+package chart
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/openchart/openchart/internal/access"
+	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
+	"github.com/openchart/openchart/internal/repo"
+	"github.com/openchart/openchart/internal/search"
+	"github.com/openchart/openchart/internal/store"
+)
+
+// Config holds the chart's dependencies.
+type Config struct {
+	// Repo is the Repository every read goes through (required).
+	Repo *repo.Repo
+	// Compiler compiles the FHIR searches the views run by URL parameters
+	// (required): the same compiler the FHIR API uses, so that parameter
+	// names mean what they mean there.
+	Compiler *search.Compiler
+	// Now gives the time ages, due immunizations and upcoming appointments
+	// are computed at (default time.Now).
+	Now func() time.Time
+	// Organization is this deployment's own organization
+	// ("Organization/123"), optional: data whose organization is another
+	// one is marked as coming from outside (see Source). Without it the
+	// patient's managingOrganization stands for it.
+	Organization string
+}
+
+// Chart computes the views of a patient's record. It is safe for
+// concurrent use.
+type Chart struct {
+	repo     *repo.Repo
+	compiler *search.Compiler
+	now      func() time.Time
+	home     string
+	// perType makes the summary run one search per resource type instead
+	// of one compartment search over all of them (the benchmark compares
+	// the two plans).
+	perType bool
+}
+
+// New checks the configuration and returns a Chart.
+func New(cfg Config) (*Chart, error) {
+	switch {
+	case cfg.Repo == nil:
+		return nil, errors.New("chart: no repository")
+	case cfg.Compiler == nil:
+		return nil, errors.New("chart: no search compiler")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Chart{repo: cfg.Repo, compiler: cfg.Compiler, now: cfg.Now, home: cfg.Organization}, nil
+}
+
+// principal refuses a context without a principal: the views are for
+// signed-in users and clients, whose identity the Repository checks and
+// records.
+func principal(ctx context.Context, op string) error {
+	if access.From(ctx) == nil {
+		return errs.E(op, errs.Unauthenticated, "the chart needs a signed-in user")
+	}
+	return nil
+}
+
+// checkID refuses an id that cannot be a FHIR logical id before any read.
+func checkID(op, id string) error {
+	if !fhir.ValidID(id) {
+		return errs.E(op, errs.Invalid, fmt.Sprintf("%q is not a valid patient id", id),
+			errs.Issue{Severity: "error", Code: "value", Diagnostics: "a patient id is 1 to 64 letters, digits, '-' or '.'", Expression: []string{"patient"}})
+	}
+	return nil
+}
+
+// record is one resource read for a view.
+type record struct {
+	Type string
+	ID   string
+	Res  map[string]any
+}
+
+// records groups what a compartment search returned by type.
+type records map[string][]record
+
+// readPatient reads and parses the Patient.
+func (c *Chart) readPatient(ctx context.Context, id string) (map[string]any, error) {
+	rec, err := c.repo.Read(ctx, "Patient", id)
+	if err != nil {
+		return nil, err
+	}
+	res, err := fhir.Parse(rec.JSON, fhir.ParseOptions{})
+	if err != nil {
+		return nil, errs.E("chart", errs.Internal, err)
+	}
+	return res, nil
+}
+
+// compartment reads the resources of types in the patient's compartment:
+// one search over all of them (the store's compartment predicate), or,
+// with perType, one search per type run concurrently.
+func (c *Chart) compartment(ctx context.Context, patientID string, types []string) (records, error) {
+	if !c.perType {
+		res, err := c.repo.Search(ctx, &store.Query{Types: types, Where: []store.Clause{search.CompartmentClause("Patient", patientID)}})
+		if err != nil {
+			return nil, err
+		}
+		return group(res.Records)
+	}
+	parts := make([][]*store.Record, len(types))
+	err := parallel(len(types), func(i int) error {
+		res, err := c.repo.Search(ctx, &store.Query{Types: types[i : i+1], Where: []store.Clause{search.CompartmentClause("Patient", patientID)}})
+		if err == nil {
+			parts[i] = res.Records
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var all []*store.Record
+	for _, p := range parts {
+		all = append(all, p...)
+	}
+	return group(all)
+}
+
+// group parses records and sorts them by type, leaving out what was
+// entered in error: such a record was never true and no view shows it.
+func group(recs []*store.Record) (records, error) {
+	out := records{}
+	for _, r := range recs {
+		res, err := fhir.Parse(r.JSON, fhir.ParseOptions{})
+		if err != nil {
+			return nil, errs.E("chart", errs.Internal, fmt.Errorf("parsing %s/%s: %w", r.Type, r.ID, err))
+		}
+		if enteredInError(res) {
+			continue
+		}
+		out[r.Type] = append(out[r.Type], record{Type: r.Type, ID: r.ID, Res: res})
+	}
+	return out, nil
+}
+
+// enteredInError reports whether a resource says it was recorded by
+// mistake: status entered-in-error (most clinical resources) or a
+// verificationStatus of entered-in-error (Condition, AllergyIntolerance).
+func enteredInError(res map[string]any) bool {
+	return str(res, "status") == "entered-in-error" || firstCode(res, "verificationStatus") == "entered-in-error"
+}
+
+// parallel runs fn(0..n-1) concurrently and returns the first error.
+func parallel(n int, fn func(i int) error) error {
+	errsOut := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errsOut[i] = fn(i)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errsOut {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,142 @@
+package chart
+
+import (
+	"context"
+	"time"
+
+	"github.com/openchart/openchart/internal/store"
+)
+
+// Summary is the chart's first page.
+type Summary struct {
+	At     time.Time // the time it was computed at (ages, due, upcoming)
+	Banner Banner
+	// Problems are the active problems, newest onset first.
+	Problems []Problem
+	// Medications are the active medications, by name.
+	Medications []Medication
+	// Allergies are the current allergies, high criticality first; the
+	// banner's AllergyStatus says whether none were recorded or none are known.
+	Allergies []Allergy
+	// Immunizations are the latest dose of each vaccine given, newest first.
+	Immunizations []Immunization
+	// Due are the immunizations the starter rules find due.
+	Due []Due
+	// Vitals are the latest vital signs, in the order of the vitals table.
+	Vitals []Vital
+	// Results are the latest laboratory result of each code, newest first.
+	Results []Observation
+	// Social is the latest social history observation of each code.
+	Social []Observation
+	// Appointments are the upcoming appointments, soonest first.
+	Appointments []Appointment
+	// CareTeam lists the general practitioners and care team members.
+	CareTeam []CareMember
+	// Encounters are the most recent encounters, newest first.
+	Encounters []Encounter
+}
+
+// RecentEncounters is how many encounters the summary lists.
+const RecentEncounters = 5
+
+// summaryTypes are the types the summary reads from the compartment.
+var summaryTypes = []string{"AllergyIntolerance", "Appointment", "CareTeam", "Condition", "Encounter", "Flag",
+	"Immunization", "MedicationRequest", "MedicationStatement", "Observation"}
+
+// Summary computes the summary of a patient's chart. It reads the Patient
+// and, concurrently, the resources of the summary's types in the patient's
+// compartment (one search); a third search reads the Medication resources
+// that active medications reference, when there are any.
+func (c *Chart) Summary(ctx context.Context, patientID string) (*Summary, error) {
+	const op = "chart summary"
+	if err := principal(ctx, op); err != nil {
+		return nil, err
+	}
+	if err := checkID(op, patientID); err != nil {
+		return nil, err
+	}
+	now := c.now()
+	var patient map[string]any
+	var recs records
+	err := parallel(2, func(i int) error {
+		var err error
+		if i == 0 {
+			patient, err = c.readPatient(ctx, patientID)
+		} else {
+			recs, err = c.compartment(ctx, patientID, summaryTypes)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	meds, err := c.medications(ctx, recs["MedicationRequest"], recs["MedicationStatement"])
+	if err != nil {
+		return nil, err
+	}
+	src := newSourcer(c.home, patient, recs["Encounter"])
+	patientRef := "Patient/" + patientID
+	s := &Summary{At: now, Banner: banner(patient, patientID, now)}
+	s.Problems = problems(recs["Condition"], src)
+	s.Medications = medications(recs["MedicationRequest"], recs["MedicationStatement"], meds, src)
+	s.Allergies, s.Banner.AllergyStatus = allergies(recs["AllergyIntolerance"], src)
+	for _, a := range s.Allergies {
+		s.Banner.Allergies = append(s.Banner.Allergies, a.Substance.Text)
+	}
+	s.Banner.Alerts = flags(recs["Flag"], now)
+	if s.Banner.AllergyStatus == AllergiesNotRecorded {
+		s.Banner.Alerts = append(s.Banner.Alerts, Alert{Text: "Allergies not recorded", Category: "allergy"})
+	}
+	s.Immunizations = given(recs["Immunization"], src)
+	s.Due = due(s.Banner, recs["Immunization"], now)
+	obs := make([]Observation, 0, len(recs["Observation"]))
+	for _, r := range recs["Observation"] {
+		if st := str(r.Res, "status"); st == "cancelled" {
+			continue
+		}
+		o := observation(r)
+		o.Source = src.of(r)
+		obs = append(obs, o)
+	}
+	s.Vitals = latestVitals(obs)
+	s.Results = latestByCode(obs, isLab)
+	s.Social = latestByCode(obs, isSocial)
+	s.Appointments = upcoming(recs["Appointment"], patientRef, now)
+	s.CareTeam = careTeam(patient, recs["CareTeam"], patientRef)
+	var encs []Encounter
+	for _, r := range recs["Encounter"] {
+		if shownEncounter(r) {
+			encs = append(encs, encounter(r, src))
+		}
+	}
+	sortEncounters(encs)
+	s.Encounters = encs[:min(len(encs), RecentEncounters)]
+	return s, nil
+}
+
+// medications reads the Medication resources that requests and statements
+// reference (Medication is outside the patient compartment), in one
+// search by id; it returns their codes by id.
+func (c *Chart) medications(ctx context.Context, groups ...[]record) (map[string]Concept, error) {
+	ids := medicationRefs(groups...)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	or := make([]store.Predicate, len(ids))
+	for i, id := range ids {
+		or[i] = store.Predicate{Param: "_id", Kind: store.KindID, AnySystem: true, Code: id}
+	}
+	res, err := c.repo.Search(ctx, &store.Query{Types: []string{"Medication"}, Where: []store.Clause{{Or: or}}})
+	if err != nil {
+		return nil, err
+	}
+	recs, err := group(res.Records)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]Concept{}
+	for _, r := range recs["Medication"] {
+		out[r.ID] = concept(obj(r.Res, "code"))
+	}
+	return out, nil
+}

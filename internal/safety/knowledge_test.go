@@ -54,7 +54,8 @@ func TestEmbeddedKnowledge(t *testing.T) {
 	}
 }
 
-func embeddedFiles(t *testing.T) fstest.MapFS {
+// embeddedFiles returns a fresh, modifiable copy of the embedded set.
+func embeddedFiles(t testing.TB) fstest.MapFS {
 	t.Helper()
 	m := fstest.MapFS{}
 	for _, name := range []string{FileClasses, FileMembers, FileInteractions, FileCrossReactivity, FileAllergens} {
@@ -119,4 +120,26 @@ func TestLoadErrors(t *testing.T) {
 	if _, err := Load(files); err == nil {
 		t.Error("a missing file loaded")
 	}
+}
+
+// FuzzLoad feeds arbitrary interaction files to the loader: it must
+// return a table or an error, never panic, and a loaded table must check.
+func FuzzLoad(f *testing.F) {
+	f.Add("warfarin\taspirin\tmajor\tBleeding.\tLabel\n")
+	f.Add("class:nsaids\tclass:nsaids\tminor\tx\ty\n")
+	f.Add("\t\t\t\t\n")
+	f.Add("a\tb\n#comment\n\n")
+	base := embeddedFiles(f)
+	f.Fuzz(func(t *testing.T, extra string) {
+		files := fstest.MapFS{}
+		for name, file := range base {
+			files[name] = &fstest.MapFile{Data: file.Data}
+		}
+		files[FileInteractions] = &fstest.MapFile{Data: append(append([]byte(nil), base[FileInteractions].Data...), extra...)}
+		k, err := Load(files)
+		if err != nil {
+			return
+		}
+		k.Check(context.Background(), warfarin5, Context{ActiveMeds: []Drug{ibuprofen200}, Allergies: []Allergy{{Text: extra}}})
+	})
 }

@@ -3,6 +3,7 @@ package terminology
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -45,15 +46,17 @@ func loadICD10CM() (*ICD10CMCodes, error) {
 	if err != nil {
 		return nil, err
 	}
-	sort.SliceStable(rows, func(i, j int) bool {
-		a, b := rows[i], rows[j]
+	slices.SortFunc(rows, func(a, b row) int {
 		if a.c.Billable != b.c.Billable {
-			return a.c.Billable
+			if a.c.Billable {
+				return -1
+			}
+			return 1
 		}
 		if len(a.words) != len(b.words) {
-			return len(a.words) < len(b.words)
+			return len(a.words) - len(b.words)
 		}
-		return a.order < b.order
+		return a.order - b.order
 	})
 	s := &ICD10CMCodes{concepts: make([]Concept, len(rows)), byCode: make(map[string]int32, len(rows))}
 	toks := make([][]string, len(rows))

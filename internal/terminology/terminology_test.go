@@ -349,3 +349,48 @@ func BenchmarkRxNormSearch(b *testing.B) {
 		r.Search("oxy 5", 20)
 	}
 }
+
+// FuzzSearch checks that no query makes a search fail or break its
+// contract: at most limit results, every one a known concept.
+func FuzzSearch(f *testing.F) {
+	for _, s := range []string{"diab typ 2", "E11.9", "é", "\x00", "a a a a", "Z", "1", "-", "ménière's"} {
+		f.Add(s)
+	}
+	icd, rx, lo, cv := ICD10CM(), RxNorm(), LOINC(), CVX()
+	f.Fuzz(func(t *testing.T, q string) {
+		for _, c := range icd.Search(q, 7) {
+			if _, ok := icd.Lookup(c.Code); !ok {
+				t.Fatalf("%q: unknown %s", q, c.Code)
+			}
+		}
+		if n := len(icd.Search(q, 7)); n > 7 {
+			t.Fatalf("%q: %d results", q, n)
+		}
+		if n := len(rx.Search(q, 5)) + len(lo.Search(q, 5)) + len(cv.Search(q, 5)); n > 15 {
+			t.Fatalf("%q: %d results", q, n)
+		}
+		rx.FindIngredients(q)
+	})
+}
+
+// TestConcurrentFirstUse runs the first loads and searches from many
+// goroutines at once (go test -race checks the sharing).
+func TestConcurrentFirstUse(t *testing.T) {
+	done := make(chan []string)
+	for i := 0; i < 8; i++ {
+		go func() {
+			var got []string
+			for _, c := range ICD10CM().Search("asthma", 3) {
+				got = append(got, c.Code)
+			}
+			got = append(got, codes(RxNorm().Search("warfarin", 2))...)
+			done <- got
+		}()
+	}
+	first := strings.Join(<-done, ",")
+	for i := 1; i < 8; i++ {
+		if got := strings.Join(<-done, ","); got != first {
+			t.Errorf("goroutines disagree: %s and %s", first, got)
+		}
+	}
+}

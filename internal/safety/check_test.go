@@ -110,6 +110,7 @@ func TestInteractions(t *testing.T) {
 		{"ibuprofen + warfarin, the other way", warfarin5, ibuprofen200, Major, "PDDI"},
 		{"digoxin + cyclosporine", rx("197604", "Digoxin 0.125 MG Oral Tablet"), rx("3008", "Cyclosporine"), Major, "PDDI"},
 		{"oxycodone + alprazolam", rx("1049683", "oxycodone hydrochloride 10 MG Oral Tablet"), Drug{Text: "alprazolam 0.5 mg tablet"}, Major, "CDC"},
+		{"free-text brand Percocet + alprazolam", Drug{Text: "Percocet 5/325"}, Drug{Text: "alprazolam 0.5 mg"}, Major, "CDC"},
 		{"simvastatin + clarithromycin", clarithromycin, simvastatin20, Contraindicated, "Zocor"},
 		{"sildenafil + nitroglycerin", rx("136411", "sildenafil"), rx("705129", "Nitroglycerin 0.4 MG/ACTUAT Mucosal Spray"), Contraindicated, "Viagra"},
 		{"lisinopril + spironolactone", lisinopril10, rx("9997", "Spironolactone"), Major, "hyperkalemia"},

@@ -17,6 +17,10 @@ var saltWords = map[string]bool{
 	"lysine": true, "tromethamine": true, "napsylate": true,
 }
 
+// quantityUnits follow the leading quantity of an RxNorm name ("12 HR",
+// "0.3 ML", "120 ACTUAT").
+var quantityUnits = map[string]bool{"HR": true, "ML": true, "ACTUAT": true, "DAY": true, "MG": true, "UNT": true, "GM": true}
+
 // formWords start the dose form of an RxNorm name without a strength
 // ("Acetaminophen / Oxycodone Oral Tablet").
 var formWords = map[string]bool{
@@ -45,7 +49,7 @@ func (r *RxNormCodes) deriveIngredients(name string) []string {
 	toks := strings.Fields(name)
 	// Leading quantities ("12 HR", "0.3 ML") and qualifiers.
 	for len(toks) > 1 {
-		if startsWithDigit(toks[0]) {
+		if startsWithDigit(toks[0]) && len(toks) > 2 && quantityUnits[toks[1]] {
 			toks = toks[2:]
 			continue
 		}

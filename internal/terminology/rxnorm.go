@@ -37,7 +37,7 @@ type RxNormCodes struct {
 	drugs       []Drug // rank order: prescribable first, fewer words first
 	byCode      map[string]int32
 	ingredients map[string]Concept // folded ingredient name -> ingredient
-	ingNames    [][]string         // words of every ingredient name, longest first
+	names       []textName         // ingredient and brand names for free text, longest first
 	ix          *wordIndex
 	ingIx       *wordIndex // over the IN and MIN concepts
 	ingDocs     []int32
@@ -47,6 +47,13 @@ var rxnorm = sync.OnceValues(loadRxNorm)
 
 // RxNorm returns the embedded RxNorm catalogue, loading it on first use.
 func RxNorm() *RxNormCodes { return must(rxnorm()) }
+
+// textName is a name that free text may use for ingredients: an
+// ingredient's own name, or a brand name ("Advil" -> ibuprofen).
+type textName struct {
+	words       []string
+	ingredients []Concept
+}
 
 type rxRow struct {
 	code, name, tty, hint string
@@ -105,17 +112,6 @@ func loadRxNorm() (*RxNormCodes, error) {
 			}
 		}
 	}
-	for k := range r.ingredients {
-		r.ingNames = append(r.ingNames, strings.Fields(k))
-	}
-	sort.Slice(r.ingNames, func(i, j int) bool {
-		a, b := r.ingNames[i], r.ingNames[j]
-		if len(a) != len(b) {
-			return len(a) > len(b)
-		}
-		return strings.Join(a, " ") < strings.Join(b, " ")
-	})
-
 	for _, row := range rows {
 		if _, dup := r.byCode[row.code]; dup {
 			continue
@@ -140,6 +136,7 @@ func loadRxNorm() (*RxNormCodes, error) {
 		r.byCode[row.code] = int32(len(r.drugs))
 		r.drugs = append(r.drugs, d)
 	}
+	r.buildNames()
 	sort.SliceStable(r.drugs, func(i, j int) bool {
 		a, b := r.drugs[i], r.drugs[j]
 		if ra, rb := ttyRank(a.TTY), ttyRank(b.TTY); ra != rb {
@@ -269,17 +266,72 @@ func (r *RxNormCodes) Ingredients() []Concept {
 	return out
 }
 
-// FindIngredients returns the known ingredients named in free text ("Amoxil
-// (amoxicillin) 500mg caps" -> amoxicillin), longest names first so that
-// "penicillin V" wins over a shorter name it contains.
+// buildNames collects the names free text is matched against: every
+// ingredient, and every brand of a branded drug (SBD "... [Advil]") mapped
+// to the ingredients all of its drugs share.
+func (r *RxNormCodes) buildNames() {
+	seen := map[string]bool{}
+	for k, c := range r.ingredients {
+		seen[k] = true
+		r.names = append(r.names, textName{words: strings.Fields(k), ingredients: []Concept{c}})
+	}
+	brands := map[string][]Concept{}
+	var order []string
+	for _, d := range r.drugs {
+		if d.TTY != "SBD" || len(d.Ingredients) == 0 {
+			continue
+		}
+		i, j := strings.LastIndex(d.Display, "["), strings.LastIndex(d.Display, "]")
+		if i < 0 || j < i {
+			continue
+		}
+		b := fold(d.Display[i+1 : j])
+		if seen[b] || b == "" {
+			continue
+		}
+		shared, ok := brands[b]
+		if !ok {
+			order = append(order, b)
+			brands[b] = append([]Concept(nil), d.Ingredients...)
+			continue
+		}
+		var keep []Concept
+		for _, c := range shared {
+			if containsCode(d.Ingredients, c) {
+				keep = append(keep, c)
+			}
+		}
+		brands[b] = keep
+	}
+	for _, b := range order {
+		if ings := brands[b]; len(ings) > 0 {
+			r.names = append(r.names, textName{words: words(b), ingredients: ings})
+		}
+	}
+	sort.Slice(r.names, func(i, j int) bool {
+		a, b := r.names[i].words, r.names[j].words
+		if len(a) != len(b) {
+			return len(a) > len(b)
+		}
+		return strings.Join(a, " ") < strings.Join(b, " ")
+	})
+}
+
+// FindIngredients returns the known ingredients named in free text
+// ("Amoxil (amoxicillin) 500mg caps" -> amoxicillin), by ingredient or by
+// brand ("Percocet 5/325" -> acetaminophen, oxycodone). Longer names are
+// matched first, so that "penicillin V" wins over a shorter name within it.
 func (r *RxNormCodes) FindIngredients(text string) []Concept {
 	ws := words(text)
 	used := make([]bool, len(ws))
 	var out []Concept
-	for _, name := range r.ingNames {
-		for i := 0; i+len(name) <= len(ws); i++ {
+	for _, name := range r.names {
+		if len(name.words) == 0 {
+			continue
+		}
+		for i := 0; i+len(name.words) <= len(ws); i++ {
 			match := true
-			for j, w := range name {
+			for j, w := range name.words {
 				if used[i+j] || ws[i+j] != w {
 					match = false
 					break
@@ -288,12 +340,13 @@ func (r *RxNormCodes) FindIngredients(text string) []Concept {
 			if !match {
 				continue
 			}
-			for j := range name {
+			for j := range name.words {
 				used[i+j] = true
 			}
-			c := r.ingredients[strings.Join(name, " ")]
-			if !containsCode(out, c) {
-				out = append(out, c)
+			for _, c := range name.ingredients {
+				if !containsCode(out, c) {
+					out = append(out, c)
+				}
 			}
 		}
 	}

@@ -290,6 +290,13 @@ func TestRxNorm(t *testing.T) {
 	if len(found) != 2 {
 		t.Errorf("FindIngredients: %+v", found)
 	}
+	var brand []string
+	for _, c := range r.FindIngredients("Percocet 5/325 q6h prn") {
+		brand = append(brand, c.Display)
+	}
+	if strings.Join(brand, ",") != "acetaminophen,oxycodone" {
+		t.Errorf("brand Percocet: %v", brand)
+	}
 	if len(r.FindIngredients("a kind of tea")) != 0 {
 		t.Error("found an ingredient in tea")
 	}

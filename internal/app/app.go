@@ -41,6 +41,9 @@ type Config struct {
 	Metrics *metrics.Metrics // optional: store timings are observed when set
 	// MaxBundleEntries bounds batch and transaction Bundles (0: the API's default).
 	MaxBundleEntries int
+	// OAuth are the authorization server's endpoints the CapabilityStatement
+	// declares (nil when no authorization server protects the API).
+	OAuth *fhirapi.OAuthURLs
 	// Consent is the deployment's consent model for staff of other
 	// organizations: opt-in (the zero value) or opt-out (docs/ACCESS.md).
 	Consent access.ConsentModel
@@ -57,6 +60,9 @@ type App struct {
 	// with: the embedded ones and the custom SearchParameter resources that
 	// were stored when it opened.
 	Registry *search.Registry
+	// Compiler compiles search parameters into store queries (the doors'
+	// own searches: the patient picker, the pages).
+	Compiler *search.Compiler
 
 	analyze func(context.Context) error // the store's own statistics refresh, if it has one
 }
@@ -171,11 +177,12 @@ func assemble(ctx context.Context, d *defs.Definitions, st store.Store, cfg Conf
 		MaxBundleEntries: cfg.MaxBundleEntries,
 		Software:         "OpenChart",
 		Version:          Version,
+		OAuth:            cfg.OAuth,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Defs: d, Store: st, Repo: r, API: api, Indexer: ix, Registry: reg, analyze: analyzeFunc(st)}, nil
+	return &App{Defs: d, Store: st, Repo: r, API: api, Indexer: ix, Registry: reg, Compiler: comp, analyze: analyzeFunc(st)}, nil
 }
 
 // Close releases the store.

@@ -195,8 +195,16 @@ func TestServeDemo(t *testing.T) {
 	if got := get(t, base+"/metrics"); !strings.Contains(got, "openchart_http_requests_total") || !strings.Contains(got, "openchart_store_operation_duration_seconds") {
 		t.Errorf("metrics lack the request and store instruments")
 	}
-	if got := get(t, base+"/"); !strings.Contains(got, "/fhir/metadata") {
-		t.Errorf("index page: %.200s", got)
+	// The browser pages start at the sign-in page; the API declares its
+	// authorization server, which publishes the SMART configuration.
+	if got := get(t, base+"/"); !strings.Contains(got, "<title>Sign in") {
+		t.Errorf("/ should lead to the sign-in page: %.300s", got)
+	}
+	if got := get(t, base+"/fhir/metadata"); !strings.Contains(got, `"code":"SMART-on-FHIR"`) || !strings.Contains(got, base+"/oauth/token") {
+		t.Errorf("metadata lacks the SMART security section: %.200s", got)
+	}
+	if got := get(t, base+"/fhir/.well-known/smart-configuration"); !strings.Contains(got, `"token_endpoint":"`+base+`/oauth/token"`) {
+		t.Errorf("smart-configuration: %.300s", got)
 	}
 }
 

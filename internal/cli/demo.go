@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/openchart/openchart/internal/access"
+	"github.com/openchart/openchart/internal/auth"
 	"github.com/openchart/openchart/internal/demo"
 	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/fhirapi"
@@ -65,4 +66,20 @@ func patientName(r map[string]any) string {
 		parts = append(parts, fam)
 	}
 	return strings.Join(parts, " ")
+}
+
+// demoUsersSummary lists the demo accounts for the start-up banner. A
+// password is shown only when the account was just made: afterwards only
+// its hash exists, and `openchart user reset` issues a new one-time code.
+func demoUsersSummary(base string, users []auth.DemoUser) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Demo users (sign in at %s/):\n", base)
+	for _, u := range users {
+		pw := u.Password
+		if pw == "" {
+			pw = "(set at an earlier start; openchart user reset --username " + u.Username + ")"
+		}
+		fmt.Fprintf(&b, "  %-10s %-12s %s\n", u.Role, u.Username, pw)
+	}
+	return b.String()
 }

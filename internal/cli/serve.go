@@ -10,10 +10,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/app"
-	"github.com/openchart/openchart/internal/fhirapi/fhirhttp"
+	"github.com/openchart/openchart/internal/auth"
 	"github.com/openchart/openchart/internal/metrics"
 	"github.com/openchart/openchart/internal/server"
 )
@@ -52,48 +54,74 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if tlsConf != nil {
 		scheme = "https"
 	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", *addr, err)
+	}
+	defer ln.Close()
+	// The public URL: the FHIR base given, less its /fhir, or the address
+	// actually listened on (a port of 0 picks one).
+	public := strings.TrimSuffix(strings.TrimSuffix(*baseURL, "/"), "/fhir")
+	if public == "" {
+		public = scheme + "://" + ln.Addr().String()
+	}
 	m := metrics.New()
 	cfg := sf.config(log)
 	cfg.Metrics = m
-	cfg.BaseURL = *baseURL
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = scheme + "://" + *addr + "/fhir"
-	}
+	cfg.BaseURL = public + "/fhir"
+	cfg.OAuth = app.OAuthURLs(public)
 	a, err := app.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	doors, err := a.Doors(ctx, app.DoorsConfig{PublicURL: public, Secure: tlsConf != nil || strings.HasPrefix(public, "https://"), Logger: log})
+	if err != nil {
+		return err
+	}
 
+	// OpenChart itself makes the demo accounts and the setup code.
+	sysCtx := access.With(ctx, &access.Principal{Kind: access.System})
+	var demoUsers []auth.DemoUser
 	if *withDemo {
 		n, err := loadDemo(ctx, a.API)
 		if err != nil {
 			return fmt.Errorf("loading the demo data: %w", err)
 		}
 		log.Info("demo data loaded", "resources", n)
+		if demoUsers, err = auth.EnsureDemoUsers(sysCtx, doors.Auth); err != nil {
+			return fmt.Errorf("creating the demo users: %w", err)
+		}
+	}
+	// The first start has no accounts and no default password: a one-time
+	// code, printed here, creates the administrator at /setup.
+	setupCode, _, err := doors.Auth.SetupCode(sysCtx)
+	if err != nil {
+		return fmt.Errorf("first-start setup: %w", err)
 	}
 
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", *addr, err)
-	}
 	if tlsConf != nil {
 		ln = tls.NewListener(ln, tlsConf)
 	}
 	srv, err := server.New(server.Config{
-		FHIR:    fhirhttp.New(a.API, fhirhttp.Options{}),
+		FHIR:    doors.FHIR,
+		Web:     doors.Web,
+		OAuth:   doors.OAuth,
 		Ready:   a.Store.Ping,
 		Metrics: m,
 		Logger:  log,
-		Index:   indexPage(),
 	})
 	if err != nil {
 		return err
 	}
 	url := scheme + "://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "OpenChart is running at %s/ (FHIR API at %s/fhir)\n", url, url)
+	if setupCode != "" {
+		fmt.Fprintf(stdout, "First start: create the administrator at %s/setup with the one-time code %s (valid 24 hours)\n", url, setupCode)
+	}
 	if *withDemo {
 		fmt.Fprint(stdout, demoSummary(url))
+		fmt.Fprint(stdout, demoUsersSummary(url, demoUsers))
 	}
 	return srv.Serve(ctx, ln)
 }

@@ -1,0 +1,92 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/openchart/openchart/internal/auth"
+	"github.com/openchart/openchart/internal/fhirapi"
+	"github.com/openchart/openchart/internal/fhirapi/fhirhttp"
+	"github.com/openchart/openchart/internal/smart"
+	"github.com/openchart/openchart/internal/web"
+)
+
+// DoorsConfig configures the front doors of a server.
+type DoorsConfig struct {
+	// PublicURL is the server's public base URL without the FHIR path
+	// ("https://ehr.example.org"): the OAuth issuer; the FHIR base is
+	// PublicURL + "/fhir".
+	PublicURL string
+	// Secure: the server speaks TLS (or sits behind a proxy that does);
+	// cookies are marked Secure.
+	Secure bool
+	// TrustProxy: honour X-Forwarded-* headers from a trusted proxy.
+	TrustProxy bool
+	// Auth configures sign-in (lockout, timeouts); zero values take the
+	// identity service's defaults.
+	Auth   auth.Options
+	Logger *slog.Logger
+}
+
+// Doors are the ways into a running OpenChart: the identity service, the
+// authorization server, the browser pages and the FHIR API protected by
+// access tokens. All of them reach data only through the Repository.
+type Doors struct {
+	Auth  *auth.Service
+	SMART *smart.Server
+	// Web serves the browser pages at "/"; OAuth the authorization server
+	// (/oauth/..., /.well-known/..., /fhir/.well-known/...); FHIR the API
+	// (mount at /fhir).
+	Web, OAuth, FHIR http.Handler
+}
+
+// OAuthURLs are the authorization server's endpoints under publicURL, for
+// the CapabilityStatement (Config.OAuth).
+func OAuthURLs(publicURL string) *fhirapi.OAuthURLs {
+	b := strings.TrimSuffix(publicURL, "/")
+	return &fhirapi.OAuthURLs{Authorize: b + "/oauth/authorize", Token: b + "/oauth/token",
+		Revoke: b + "/oauth/revoke", Introspect: b + "/oauth/introspect"}
+}
+
+// Doors builds the front doors on the App.
+func (a *App) Doors(ctx context.Context, cfg DoorsConfig) (*Doors, error) {
+	if cfg.PublicURL == "" {
+		return nil, errors.New("doors: no public URL")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	svc := auth.New(a.Store, cfg.Auth)
+	sm, err := smart.New(smart.Config{
+		Store:    a.Store,
+		Auth:     svc,
+		Patients: smart.RepoPatients(a.Repo, a.Compiler),
+		BaseURL:  strings.TrimSuffix(cfg.PublicURL, "/"),
+		StyleURL: strings.TrimSuffix(cfg.PublicURL, "/") + "/static/app.css",
+		Logger:   cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	w, err := web.New(web.Config{
+		Auth:        svc,
+		Repo:        a.Repo,
+		Search:      a.Compiler,
+		Logger:      cfg.Logger,
+		Secure:      cfg.Secure,
+		IdleTimeout: svc.Options().IdleTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	api := fhirhttp.New(a.API, fhirhttp.Options{
+		BasePath:     "/fhir",
+		TrustProxy:   cfg.TrustProxy,
+		Logger:       cfg.Logger,
+		Authenticate: sm.Authenticate,
+	})
+	return &Doors{Auth: svc, SMART: sm, Web: w, OAuth: sm.Handler(), FHIR: api}, nil
+}

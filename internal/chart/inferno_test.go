@@ -150,5 +150,4 @@ func hasDue(ds []Due, vaccine string) bool {
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
-
 func itoa(n int) string { return strconv.Itoa(n) }

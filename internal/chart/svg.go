@@ -267,13 +267,19 @@ func niceTicks(lo, hi float64, n int) ([]float64, float64, float64) {
 			break
 		}
 	}
-	start := math.Floor(lo/step) * step
-	end := math.Ceil(hi/step) * step
-	var ticks []float64
-	for v := start; v <= end+step/2; v += step {
-		ticks = append(ticks, math.Round(v/step)*step)
+	// Ticks are whole multiples of the step, rounded to the step's
+	// decimals so that 0.1 steps read 1.2, not 1.2000000000000002.
+	dec := max(0, int(-math.Floor(math.Log10(step)))+1)
+	round := func(v float64) float64 {
+		r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'f', dec, 64), 64)
+		return r
 	}
-	return ticks, start, end
+	first, last := math.Floor(lo/step), math.Ceil(hi/step)
+	var ticks []float64
+	for k := first; k <= last; k++ {
+		ticks = append(ticks, round(k*step))
+	}
+	return ticks, round(first * step), round(last * step)
 }
 
 // tickLabel writes a tick value with as many decimals as the step needs.
@@ -302,37 +308,49 @@ func timeTicks(t0, t1 time.Time, loc *time.Location) []timeTick {
 		step   func(time.Time, int) time.Time
 		floor  func(time.Time) time.Time
 		approx time.Duration
+		steps  []int // multiples that read well: every 1, 2, 5 years; 1, 3, 6 months...
 		format string
 	}
 	units := []unit{
-		{func(t time.Time, k int) time.Time { return t.AddDate(k, 0, 0) }, func(t time.Time) time.Time { return time.Date(t.Year(), 1, 1, 0, 0, 0, 0, loc) }, 365 * 24 * time.Hour, "2006"},
-		{func(t time.Time, k int) time.Time { return t.AddDate(0, k, 0) }, func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, loc) }, 30 * 24 * time.Hour, "Jan 2006"},
-		{func(t time.Time, k int) time.Time { return t.AddDate(0, 0, k) }, func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc) }, 24 * time.Hour, "2 Jan"},
-		{func(t time.Time, k int) time.Time { return t.Add(time.Duration(k) * time.Hour) }, func(t time.Time) time.Time { return t.Truncate(time.Hour) }, time.Hour, "15:04"},
+		{func(t time.Time, k int) time.Time { return t.AddDate(k, 0, 0) }, func(t time.Time) time.Time { return time.Date(t.Year(), 1, 1, 0, 0, 0, 0, loc) },
+			365 * 24 * time.Hour, []int{1, 2, 5, 10, 20, 25, 50, 100}, "2006"},
+		{func(t time.Time, k int) time.Time { return t.AddDate(0, k, 0) }, func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, loc) },
+			30 * 24 * time.Hour, []int{1, 2, 3, 6}, "Jan 2006"},
+		{func(t time.Time, k int) time.Time { return t.AddDate(0, 0, k) }, func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc) },
+			24 * time.Hour, []int{1, 2, 7, 14}, "2 Jan"},
+		{func(t time.Time, k int) time.Time { return t.Add(time.Duration(k) * time.Hour) }, func(t time.Time) time.Time { return t.Truncate(time.Hour) },
+			time.Hour, []int{1, 2, 3, 6, 12}, "15:04"},
 	}
 	for i, u := range units {
 		count := float64(span) / float64(u.approx)
-		if count < 1.5 && i < len(units)-1 {
-			continue
+		last := i == len(units)-1
+		if count < 3 && !last {
+			continue // too few ticks of this unit: try a finer one
 		}
-		k := 1
-		for _, m := range []int{1, 2, 3, 5, 10, 20, 25, 50, 100} {
-			k = m
+		k := u.steps[len(u.steps)-1]
+		for _, m := range u.steps {
 			if count/float64(m) <= 6 {
+				k = m
 				break
 			}
 		}
-		var out []timeTick
-		t := u.floor(a)
-		if i == 0 { // whole multiples of k years
-			t = time.Date(t.Year()-t.Year()%k, 1, 1, 0, 0, 0, 0, loc)
+		if count/float64(k) > 6 && i > 0 {
+			continue
 		}
+		t := u.floor(a)
+		switch i {
+		case 0: // whole multiples of k years
+			t = time.Date(t.Year()-t.Year()%k, 1, 1, 0, 0, 0, 0, loc)
+		case 1: // months 1, 4, 7, 10 for k = 3; 1 and 7 for k = 6
+			t = time.Date(t.Year(), t.Month()-time.Month((int(t.Month())-1)%k), 1, 0, 0, 0, 0, loc)
+		}
+		var out []timeTick
 		for ; !t.After(t1); t = u.step(t, k) {
 			if !t.Before(t0) {
 				out = append(out, timeTick{t, t.Format(u.format)})
 			}
 		}
-		if len(out) >= 2 || i == len(units)-1 {
+		if len(out) >= 2 || last {
 			return out
 		}
 	}

@@ -1,0 +1,54 @@
+package chart
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+// BenchmarkSummary measures the server time of the summary of the largest
+// Synthea patient (3,419 resources, 2,265 of them Observations) on each
+// store, with the two query plans: one compartment search over the
+// summary's types, and one search per type run concurrently. It reports
+// the p50 and p95 latency of one Summary call (docs/PERFORMANCE.md):
+//
+//	go test ./internal/chart -bench Summary -run '^$' -benchtime 200x
+func BenchmarkSummary(b *testing.B) {
+	for _, name := range storeConfigs() {
+		b.Run(name, func(b *testing.B) {
+			a := openStack(b, name)
+			loadSynthea(b, a, []string{largestPatient})
+			c := newChart(b, a, syntheaNow)
+			for _, plan := range []struct {
+				name    string
+				perType bool
+			}{{"compartment", false}, {"per-type", true}} {
+				b.Run(plan.name, func(b *testing.B) {
+					c.perType = plan.perType
+					ctx := operator()
+					for range 3 { // warm the caches and connections
+						if _, err := c.Summary(ctx, largestPatient); err != nil {
+							b.Fatal(err)
+						}
+					}
+					lat := make([]time.Duration, 0, b.N)
+					b.ResetTimer()
+					for range b.N {
+						start := time.Now()
+						s, err := c.Summary(ctx, largestPatient)
+						lat = append(lat, time.Since(start))
+						if err != nil || len(s.Results) == 0 {
+							b.Fatalf("summary: %v", err)
+						}
+					}
+					b.StopTimer()
+					slices.Sort(lat)
+					b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
+					b.ReportMetric(ms(lat[min(len(lat)-1, len(lat)*95/100)]), "p95-ms")
+				})
+			}
+		})
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,0 +1,352 @@
+package visit
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"html"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/openchart/openchart/internal/access"
+	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/repo"
+)
+
+// Template is a SOAP note template: what the note is (its LOINC document
+// type) and what to write in each section.
+type Template struct {
+	ID           string  `json:"id"`
+	Title        string  `json:"title"`
+	DocumentType Code    `json:"documentType"`
+	Prompts      Prompts `json:"prompts"`
+}
+
+// Prompts are the guidance shown in each section of a template.
+type Prompts struct {
+	Subjective string `json:"subjective"`
+	Objective  string `json:"objective"`
+	Assessment string `json:"assessment"`
+	Plan       string `json:"plan"`
+}
+
+//go:embed data/templates.json
+var templatesJSON []byte
+
+var templates = func() []Template {
+	var ts []Template
+	if err := json.Unmarshal(templatesJSON, &ts); err != nil {
+		panic("visit: data/templates.json: " + err.Error())
+	}
+	for i := range ts {
+		ts[i].DocumentType.System = sysLOINC
+	}
+	return ts
+}()
+
+// Templates lists the note templates (data/templates.json): annual
+// physical (an H&P note), follow-up and acute visit (progress notes).
+func Templates() []Template { return append([]Template(nil), templates...) }
+
+func template(id string) (Template, bool) {
+	for _, t := range templates {
+		if t.ID == id {
+			return t, true
+		}
+	}
+	return Template{}, false
+}
+
+// Note is the text of a SOAP note and the template it was started from.
+type Note struct {
+	Template   string
+	Subjective string
+	Objective  string
+	Assessment string
+	Plan       string
+}
+
+// section is a SOAP section: its field name, title and LOINC code (the
+// section codes of the C-CDA progress note and H&P document templates).
+type section struct {
+	field, title, code, display string
+	text                        func(*Note) *string
+}
+
+var sections = []section{
+	{"subjective", "Subjective", "61150-9", "Subjective Narrative", func(n *Note) *string { return &n.Subjective }},
+	{"objective", "Objective", "61149-1", "Objective Narrative", func(n *Note) *string { return &n.Objective }},
+	{"assessment", "Assessment", "51848-0", "Evaluation note", func(n *Note) *string { return &n.Assessment }},
+	{"plan", "Plan", "18776-5", "Plan of care note", func(n *Note) *string { return &n.Plan }},
+}
+
+// maxSection bounds one section's text.
+const maxSection = 20000
+
+// check validates a note; final requires what a signed note must have.
+func (n *Note) check(fe FieldErrors, final bool) {
+	if _, ok := template(n.Template); !ok {
+		fe.add("template", "Choose a note template")
+	}
+	empty := true
+	for _, sec := range sections {
+		p := sec.text(n)
+		*p = strings.TrimSpace(strings.ReplaceAll(*p, "\r\n", "\n"))
+		switch {
+		case !utf8.ValidString(*p):
+			fe.add(sec.field, sec.title+" contains characters that are not text")
+		case len(*p) > maxSection:
+			fe.add(sec.field, fmt.Sprintf("%s is too long (%d characters at most)", sec.title, maxSection))
+		}
+		if *p != "" {
+			empty = false
+		}
+	}
+	if final {
+		if n.Assessment == "" {
+			fe.add("assessment", "Write the assessment before signing")
+		}
+		if n.Plan == "" {
+			fe.add("plan", "Write the plan before signing")
+		}
+	} else if empty {
+		fe.add("subjective", "Write at least one section of the note")
+	}
+}
+
+// narrative renders text as the XHTML div of a Narrative: escaped, lines
+// separated by <br/>, so that text reads it back exactly.
+func narrative(text string) map[string]any {
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		lines[i] = html.EscapeString(l)
+	}
+	return map[string]any{
+		"status": "additional",
+		"div":    divOpen + strings.Join(lines, "<br/>") + divClose,
+	}
+}
+
+const (
+	divOpen  = `<div xmlns="http://www.w3.org/1999/xhtml">`
+	divClose = `</div>`
+)
+
+// narrativeText is the inverse of narrative.
+func narrativeText(v any) string {
+	m, _ := v.(map[string]any)
+	div, _ := m["div"].(string)
+	div = strings.TrimSuffix(strings.TrimPrefix(div, divOpen), divClose)
+	lines := strings.Split(div, "<br/>")
+	for i, l := range lines {
+		lines[i] = html.UnescapeString(l)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// composition builds a Composition of the visit holding n.
+func composition(enc *encounter, n *Note, t Template, author, status, date, custodian string) map[string]any {
+	var secs []any
+	for _, sec := range sections {
+		text := *sec.text(n)
+		if text == "" {
+			continue
+		}
+		secs = append(secs, map[string]any{
+			"title": sec.title,
+			"code":  concept(sysLOINC, sec.code, sec.display),
+			"text":  narrative(text),
+		})
+	}
+	c := map[string]any{
+		"resourceType": "Composition",
+		"status":       status,
+		"type":         concept(sysLOINC, t.DocumentType.Code, t.DocumentType.Display),
+		"category":     []any{concept(sysTemplate, t.ID, t.Title)},
+		"subject":      reference(enc.Patient),
+		"encounter":    reference(enc.Ref()),
+		"date":         date,
+		"author":       []any{reference(author)},
+		"title":        t.Title + " note",
+	}
+	if custodian != "" {
+		c["custodian"] = reference(custodian)
+	}
+	if len(secs) > 0 {
+		c["section"] = secs
+	}
+	return c
+}
+
+// noteOf reads a Note back from a Composition written by composition.
+func noteOf(c map[string]any) Note {
+	var n Note
+	cats, _ := c["category"].([]any)
+	for _, cat := range cats {
+		if code, ok := codeIn(cat, sysTemplate); ok {
+			n.Template = code
+		}
+	}
+	secs, _ := c["section"].([]any)
+	for _, s := range secs {
+		m, _ := s.(map[string]any)
+		for _, sec := range sections {
+			if code, ok := codeIn(m["code"], sysLOINC); ok && code == sec.code {
+				*sec.text(&n) = narrativeText(m["text"])
+			}
+		}
+	}
+	return n
+}
+
+// codeIn returns the code of the first coding of system in a
+// CodeableConcept.
+func codeIn(cc any, system string) (string, bool) {
+	m, _ := cc.(map[string]any)
+	codings, _ := m["coding"].([]any)
+	for _, c := range codings {
+		cm, _ := c.(map[string]any)
+		if cm["system"] == system {
+			code, ok := cm["code"].(string)
+			return code, ok
+		}
+	}
+	return "", false
+}
+
+// visitNotes are the Compositions of a visit, sorted by role.
+type visitNotes struct {
+	draft    *doc   // the preliminary note, if any
+	signed   []*doc // final or amended notes that are not addenda
+	addenda  []*doc
+	replaced map[string]bool // Composition refs another note replaces
+}
+
+func (s *Service) notes(ctx context.Context, r reader, enc *encounter) (*visitNotes, error) {
+	docs, err := s.find(ctx, r, "Composition", url.Values{"encounter": {enc.Ref()}})
+	if err != nil {
+		return nil, err
+	}
+	vn := &visitNotes{replaced: map[string]bool{}}
+	for _, d := range docs {
+		st, _ := d.Res["status"].(string)
+		appends := false
+		rels, _ := d.Res["relatesTo"].([]any)
+		for _, rel := range rels {
+			m, _ := rel.(map[string]any)
+			switch m["code"] {
+			case "appends":
+				appends = true
+			case "replaces":
+				vn.replaced[refOf(m["targetReference"])] = true
+			}
+		}
+		switch {
+		case st == "preliminary" && !appends:
+			vn.draft = d
+		case (st == "final" || st == "amended") && appends:
+			vn.addenda = append(vn.addenda, d)
+		case st == "final" || st == "amended":
+			vn.signed = append(vn.signed, d)
+		}
+	}
+	return vn, nil
+}
+
+// Draft returns the visit's draft note and its Composition id, or an
+// empty note and "" when there is none.
+func (s *Service) Draft(ctx context.Context, encounterID string) (Note, string, error) {
+	const op = "read note"
+	if _, err := principal(ctx, op); err != nil {
+		return Note{}, "", err
+	}
+	enc, err := loadEncounter(ctx, s.repo, op, encounterID, false)
+	if err != nil {
+		return Note{}, "", err
+	}
+	vn, err := s.notes(ctx, s.repo, enc)
+	if err != nil || vn.draft == nil {
+		return Note{}, "", err
+	}
+	return noteOf(vn.draft.Res), vn.draft.ID, nil
+}
+
+// SaveDraft creates or replaces the visit's draft note: a Composition with
+// status preliminary that its author may edit until it is signed. Once the
+// visit's note is signed, SaveDraft refuses: the signed note is changed
+// only by Addendum or Amend. It returns the Composition id.
+func (s *Service) SaveDraft(ctx context.Context, encounterID string, n Note) (string, error) {
+	const op = "save note"
+	p, err := principal(ctx, op)
+	if err != nil {
+		return "", err
+	}
+	fe := FieldErrors{}
+	n.check(fe, false)
+	if err := fe.err(op); err != nil {
+		return "", err
+	}
+	t, _ := template(n.Template)
+	var id string
+	err = s.repo.InTx(ctx, func(tx *repo.Tx) error {
+		enc, err := loadEncounter(ctx, tx, op, encounterID, false)
+		if err != nil {
+			return err
+		}
+		vn, err := s.notes(ctx, tx, enc)
+		if err != nil {
+			return err
+		}
+		if len(vn.signed) > 0 {
+			return signedErr(op)
+		}
+		author := clinician(p, enc.Res)
+		if author == "" {
+			return fieldErr(op, "author", "The note needs an author: the visit has no practitioner")
+		}
+		if vn.draft != nil {
+			if err := mayEdit(op, p, vn.draft.Res); err != nil {
+				return err
+			}
+			author = refOf(first(vn.draft.Res["author"]))
+		}
+		c := composition(enc, &n, t, author, "preliminary", dateTime(tx.Now()), s.organization(p.Organization))
+		if vn.draft == nil {
+			out, err := tx.Create(ctx, c, repo.CreateOptions{})
+			if err != nil {
+				return err
+			}
+			id = out.Record.ID
+			return nil
+		}
+		id = vn.draft.ID
+		c["id"] = id
+		_, err = tx.Update(ctx, "Composition", id, c, repo.UpdateOptions{})
+		return err
+	})
+	return id, err
+}
+
+func signedErr(op string) error {
+	return errs.E(op, errs.Conflict, "The note is signed and can no longer be edited; write an addendum or an amendment",
+		errs.Issue{Severity: "error", Code: "business-rule", Diagnostics: "a signed Composition is immutable", Expression: []string{"note"}})
+}
+
+// mayEdit lets only the author of a draft edit it (operators and the
+// system, who act for no practitioner, are trusted).
+func mayEdit(op string, p *access.Principal, draft map[string]any) error {
+	author := refOf(first(draft["author"]))
+	if p.FHIRUser == "" || author == "" || p.FHIRUser == author {
+		return nil
+	}
+	return errs.E(op, errs.Permission, "Only the author of a draft note may edit it")
+}
+
+func first(v any) any {
+	if a, ok := v.([]any); ok && len(a) > 0 {
+		return a[0]
+	}
+	return nil
+}

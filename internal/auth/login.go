@@ -149,12 +149,12 @@ func (s *Service) Login(ctx context.Context, username, password string, m Meta) 
 		return nil, err
 	}
 	if m.Source != "" && s.sourceBlocked(src, s.now()) {
-		verifyPassword(s.dummy, password, s.opts.Argon2)
+		verifyPassword(s.dummyHash(), password, s.opts.Argon2)
 		return nil, s.failLogin(ctx, nil, username, "too many failed sign-ins from this address", m, false)
 	}
 	rec, _, err := s.userByKey(ctx, s.st, userKey(username))
 	if errs.KindOf(err) == errs.NotFound {
-		verifyPassword(s.dummy, password, s.opts.Argon2)
+		verifyPassword(s.dummyHash(), password, s.opts.Argon2)
 		return nil, s.failLogin(ctx, nil, username, "unknown username", m, false)
 	}
 	if err != nil {
@@ -162,7 +162,7 @@ func (s *Service) Login(ctx context.Context, username, password string, m Meta) 
 	}
 	hash := rec.Password
 	if hash == "" {
-		hash = s.dummy
+		hash = s.dummyHash()
 	}
 	ok, stale := verifyPassword(hash, password, s.opts.Argon2)
 	locked, err := s.locked(ctx, s.st, rec.ID)
@@ -354,7 +354,7 @@ func (s *Service) CheckPassword(ctx context.Context, userID, password string) er
 	}
 	hash := rec.Password
 	if hash == "" {
-		hash = s.dummy
+		hash = s.dummyHash()
 	}
 	ok, _ := verifyPassword(hash, password, s.opts.Argon2)
 	m := Meta{}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/openchart/openchart/internal/access"
@@ -108,19 +109,25 @@ func (o *Options) defaults() {
 // New returns the identity service over a store.
 func New(st store.Store, opts Options) *Service {
 	opts.defaults()
-	s := &Service{st: st, opts: opts}
-	// Sign-in attempts for unknown usernames verify against this hash, so
-	// they take as long as those for known ones.
-	s.dummy = hashPassword(randomToken(), opts.Argon2)
-	return s
+	return &Service{st: st, opts: opts}
 }
 
 // Service is the identity service (see the method list on its doc
 // comment in auth.go).
 type Service struct {
-	st    store.Store
-	opts  Options
-	dummy string
+	st   store.Store
+	opts Options
+
+	dummyOnce sync.Once
+	dummy     string
+}
+
+// dummyHash is what sign-in attempts for unknown usernames verify
+// against, so that they take as long as those for known ones. Made on
+// first use: commands that never sign anyone in skip its cost.
+func (s *Service) dummyHash() string {
+	s.dummyOnce.Do(func() { s.dummy = hashPassword(randomToken(), s.opts.Argon2) })
+	return s.dummy
 }
 
 // Options returns the options in force (defaults filled in).

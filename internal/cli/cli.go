@@ -26,6 +26,8 @@ Usage:
   openchart serve   [--addr HOST:PORT] [--data DIR | --db URL] [--demo] [--base-url URL]
   openchart import  [--data DIR | --db URL] [--workers N] PATH...
   openchart audit   verify [--data DIR | --db URL]
+  openchart user    add|list|reset|disable|enable [--data DIR | --db URL] ...
+  openchart setup-code [--data DIR | --db URL]
   openchart token   --scope SCOPES [--user NAME] [--patient ID] [--client-id ID] [--ttl 1h] [--data DIR | --db URL]
   openchart client  add|list|remove [--data DIR | --db URL] ...
   openchart reindex [--data DIR | --db URL] [--type T,...] [--batch N] [--after KEY]
@@ -58,6 +60,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = benchCmd(ctx, args[1:], stdout, stderr)
 	case "audit":
 		err = auditCmd(ctx, args[1:], stdout, stderr)
+	case "user":
+		err = userCmd(ctx, args[1:], stdout, stderr)
+	case "setup-code":
+		err = setupCodeCmd(ctx, args[1:], stdout, stderr)
 	case "token":
 		err = tokenCmd(ctx, args[1:], stdout, stderr)
 	case "client":

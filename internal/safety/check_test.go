@@ -183,3 +183,14 @@ func TestOrderBySeverity(t *testing.T) {
 		t.Errorf("first alert %+v, want the contraindicated interaction", got[0])
 	}
 }
+
+func BenchmarkCheck(b *testing.B) {
+	k := Default()
+	c := Context{
+		Allergies:  []Allergy{{Text: "penicillin"}, {Codings: []Coding{{System: snomed, Code: "372912004"}}}},
+		ActiveMeds: []Drug{warfarin5, simvastatin20, lisinopril10, {Text: "metformin 500 mg"}, rx("197604", "Digoxin 0.125 MG Oral Tablet")},
+	}
+	for b.Loop() {
+		k.Check(context.Background(), clarithromycin, c)
+	}
+}

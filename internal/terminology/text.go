@@ -137,6 +137,21 @@ func (ix *wordIndex) search(query []string, limit int, keep func(int32) bool) []
 			best, bestCost = i, cost
 		}
 	}
+	// A query word as common as "a" matches a large share of the documents:
+	// walking the documents in rank order finds the first limit sooner than
+	// marking all of its postings.
+	if bestCost > len(ix.docs)/8 {
+		var out []int32
+		for d := range ix.docs {
+			if ix.matchesAll(int32(d), spans, -1) && (keep == nil || keep(int32(d))) {
+				out = append(out, int32(d))
+				if len(out) == limit {
+					break
+				}
+			}
+		}
+		return out
+	}
 	// Candidates: the documents of the most selective query word, marked in
 	// a bitmap so that they are visited in document (rank) order.
 	marks := make([]uint64, (len(ix.docs)+63)/64)

@@ -38,8 +38,10 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, d pageDa
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Frame-Options", "DENY") // no clickjacking of the consent buttons
-	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'")
-	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+	// No form-action: the consent form's answer redirects to the app,
+	// another origin, and browsers apply form-action to that redirect too.
+	h.Set("Referrer-Policy", "same-origin") // no-referrer would make browsers send Origin: null with the forms
 	w.WriteHeader(status)
 	w.Write(b.Bytes())
 }

@@ -612,6 +612,9 @@ func TestTOTP(t *testing.T) {
 		e.clock.Add(6 * time.Minute)
 		_, err = e.svc.SecondFactor(ctx, step.Challenge, totpCode(t, secret, e.clock.Now()), Meta{})
 		wantKind(t, err, errs.Unauthenticated)
+		if f := lastEntry(t, e.st, audit.InteractionLoginFailed); f.OutcomeDesc != "second factor too late" || f.Agent.UserID != u.ID {
+			t.Errorf("late second factor audited as %+v", f)
+		}
 
 		// Disabling the second factor returns to passwords alone.
 		if err := e.svc.DisableTOTP(e.op, u.ID); err != nil {

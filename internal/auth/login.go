@@ -144,13 +144,15 @@ func clip(s string, n int) string {
 // towards the account's lockout and the address's limit, and is audited
 // as login-failed with its real reason.
 func (s *Service) Login(ctx context.Context, username, password string, m Meta) (*LoginStep, error) {
-	src, _, err := s.readThrottle(ctx, s.st, "ip:"+m.Source)
-	if err != nil {
-		return nil, err
-	}
-	if m.Source != "" && s.sourceBlocked(src, s.now()) {
-		verifyPassword(s.dummyHash(), password, s.opts.Argon2)
-		return nil, s.failLogin(ctx, nil, username, "too many failed sign-ins from this address", m, false)
+	if m.Source != "" {
+		src, _, err := s.readThrottle(ctx, s.st, "ip:"+m.Source)
+		if err != nil {
+			return nil, err
+		}
+		if s.sourceBlocked(src, s.now()) {
+			verifyPassword(s.dummyHash(), password, s.opts.Argon2)
+			return nil, s.failLogin(ctx, nil, username, "too many failed sign-ins from this address", m, false)
+		}
 	}
 	rec, _, err := s.userByKey(ctx, s.st, userKey(username))
 	if errs.KindOf(err) == errs.NotFound {
@@ -250,17 +252,14 @@ func (s *Service) SecondFactor(ctx context.Context, challenge, code string, m Me
 		if err != nil {
 			return err
 		}
-		if s.now().After(c.Created.Add(s.opts.ChallengeTTL)) {
-			if err := tx.DeleteItem(ctx, kindChallenge, cit.Key); err != nil {
-				return err
-			}
-			reason = "second factor too late"
-			return nil
-		}
 		var it *store.Item
 		rec, it, err = s.userByKey(ctx, tx, c.UserKey)
 		if err != nil {
 			return err
+		}
+		if s.now().After(c.Created.Add(s.opts.ChallengeTTL)) {
+			reason = "second factor too late"
+			return tx.DeleteItem(ctx, kindChallenge, cit.Key)
 		}
 		if locked, err := s.locked(ctx, tx, rec.ID); err != nil {
 			return err
@@ -294,7 +293,7 @@ func (s *Service) SecondFactor(ctx context.Context, challenge, code string, m Me
 	case err != nil:
 		return nil, err
 	case reason != "":
-		return nil, s.failLogin(ctx, rec, "", reason, m, rec != nil && reason == "wrong second factor")
+		return nil, s.failLogin(ctx, rec, "", reason, m, reason == "wrong second factor")
 	}
 	return step, nil
 }

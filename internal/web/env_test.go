@@ -1,4 +1,4 @@
-package web
+package web_test
 
 import (
 	"context"
@@ -20,9 +20,10 @@ import (
 	"github.com/openchart/openchart/internal/repo"
 	"github.com/openchart/openchart/internal/search"
 	"github.com/openchart/openchart/internal/store/pgtest"
+	"github.com/openchart/openchart/internal/web"
 )
 
-var _ Identity = (*auth.Service)(nil)
+var _ web.Identity = (*auth.Service)(nil)
 
 // testPassword is the password of every test account.
 const testPassword = "correct horse battery staple"
@@ -67,7 +68,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		IdleTimeout: o.idleTimeout,
 	})
 	logs := &strings.Builder{}
-	h, err := New(Config{Auth: svc, Repo: a.Repo, Search: search.NewCompilerFrom(a.Registry),
+	h, err := web.New(web.Config{Auth: svc, Repo: a.Repo, Search: search.NewCompilerFrom(a.Registry),
 		Logger: quietLogger(logs), IdleTimeout: o.idleTimeout})
 	if err != nil {
 		t.Fatal(err)

@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/openchart/openchart/internal/auth"

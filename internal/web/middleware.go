@@ -127,11 +127,11 @@ func (s *server) checkCSRF(r *http.Request, st *state) string {
 	if !s.sameOrigin(r) {
 		return "origin"
 	}
-	if r.URL.Path == "/logout" && st.session == nil {
-		return "" // nobody to sign out: nothing to protect
-	}
 	if err := r.ParseForm(); err != nil {
 		return "form"
+	}
+	if r.URL.Path == "/logout" && st.session == nil {
+		return "" // nobody to sign out: nothing to protect
 	}
 	got := r.PostForm.Get(auth.CSRFField)
 	want := st.pre

@@ -107,7 +107,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		fail("invalid_request", "aud must be this server's FHIR base URL, "+s.FHIRBase())
 		return
 	}
-	requested, err := parseScopes(splitScopes(q.Get("scope")))
+	requested, err := parseRequested(splitScopes(q.Get("scope")))
 	if err != nil {
 		fail("invalid_scope", err.Error())
 		return

@@ -75,6 +75,7 @@ func randomJTI() string {
 }
 
 func TestBackendServices(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		es, rs := newBackendKey(t, jose.ES384), newBackendKey(t, jose.RS384)
 		jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{es.public(), rs.public()}})

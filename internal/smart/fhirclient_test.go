@@ -81,6 +81,7 @@ FHIR.oauth2.ready().then(async function (client) {
 // the patient in the picker and approving the consent screen, and reads
 // the patient's data through the FHIR API with the token it got.
 func TestFHIRClientStandaloneLaunch(t *testing.T) {
+	t.Parallel()
 	js := needBrowser(t)
 	for name, cfg := range stores() {
 		t.Run(name, func(t *testing.T) {

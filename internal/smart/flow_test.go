@@ -22,6 +22,7 @@ func (e *env) exchange(clientID, code, verifier string) (int, map[string]any) {
 }
 
 func TestAuthorizationCodeFlow(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		c := e.publicApp()
 		b := e.browser("ada")
@@ -113,6 +114,7 @@ func (e *env) verifyIDToken(raw, clientID string) map[string]any {
 }
 
 func TestAuthorizeRefusals(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		c := e.publicApp()
 		b := e.browser("ada")
@@ -239,13 +241,14 @@ func TestAuthorizeRefusals(t *testing.T) {
 }
 
 func TestScopeNarrowing(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		c := e.publicApp("launch/patient", "openid", "patient/Observation.rs", "patient/Patient.r")
 		b := e.browser("ada")
 		verifier, challenge := pkce("nar")
 		// Asks for more than registered: everything on every type, user
 		// scopes (a patient cannot hold them) and offline access.
-		back := b.authorize(e.authorizeParams(c.ID, "launch/patient openid patient/*.cruds user/*.rs offline_access", challenge), "")
+		back := b.authorize(e.authorizeParams(c.ID, "launch/patient openid patient/*.cruds user/*.rs offline_access smart/orchestrate_launch", challenge), "")
 		st, tok := e.exchange(c.ID, back.Query().Get("code"), verifier)
 		if st != 200 {
 			t.Fatalf("%d %v", st, tok)
@@ -267,6 +270,7 @@ func TestScopeNarrowing(t *testing.T) {
 }
 
 func TestRefreshRotationAndRevocation(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		c := e.publicApp()
 		b := e.browser("ada")
@@ -325,6 +329,7 @@ func TestRefreshRotationAndRevocation(t *testing.T) {
 }
 
 func TestIntrospection(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		c := e.publicApp()
 		rs, secret := e.register(smart.ClientSpec{Name: "Resource server", Scopes: []string{"user/*.rs"}})
@@ -362,6 +367,7 @@ func TestIntrospection(t *testing.T) {
 }
 
 func TestLaunchContexts(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		c := e.publicApp()
 		doc := e.browser("house")
@@ -443,6 +449,7 @@ func TestLaunchContexts(t *testing.T) {
 }
 
 func TestDiscovery(t *testing.T) {
+	t.Parallel()
 	eachStore(t, func(t *testing.T, e *env) {
 		for _, path := range []string{"/.well-known/smart-configuration", "/fhir/.well-known/smart-configuration"} {
 			resp, err := http.Get(e.url + path)
@@ -470,4 +477,42 @@ func TestDiscovery(t *testing.T) {
 			t.Errorf("metadata: %d", st)
 		}
 	})
+}
+
+func TestOnlineAccess(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, e *env) {
+		c := e.publicApp()
+		b := e.browser("ada")
+		verifier, challenge := pkce("onl")
+		back := b.authorize(e.authorizeParams(c.ID, "launch/patient online_access patient/*.rs", challenge), "")
+		_, tok := e.exchange(c.ID, back.Query().Get("code"), verifier)
+		rt, _ := tok["refresh_token"].(string)
+		if rt == "" {
+			t.Fatalf("no refresh token with online_access: %v", tok)
+		}
+		refresh := func(rt string) (int, map[string]any) {
+			return e.postForm("/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {c.ID}}, "", "")
+		}
+		st, tok := refresh(rt)
+		if st != 200 {
+			t.Fatalf("refresh while signed in: %d %v", st, tok)
+		}
+		// Signing out ends the session the grant lives with.
+		ck := b.c.Jar.Cookies(mustURL(e.url))[0]
+		if err := e.auth.Logout(operator(), ck.Value); err != nil {
+			t.Fatal(err)
+		}
+		if st, out := refresh(tok["refresh_token"].(string)); st != 400 || out["error"] != "invalid_grant" {
+			t.Errorf("refresh after sign-out: %d %v", st, out)
+		}
+	})
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
 }

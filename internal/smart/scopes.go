@@ -1,6 +1,7 @@
 package smart
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -40,9 +41,29 @@ func parseScope(s string) (scope, error) {
 		return scope{}, err
 	}
 	if !ok {
-		return scope{}, fmt.Errorf("unknown scope %q", s)
+		return scope{}, fmt.Errorf("%w %q", errUnknownScope, s)
 	}
 	return scope{Res: &res, raw: s}, nil
+}
+
+var errUnknownScope = errors.New("unknown scope")
+
+// parseRequested parses the scopes of an authorization request: scopes it
+// does not know are left out (RFC 6749 §3.3 lets the server ignore part of
+// a request; the token response says what was granted), malformed
+// resource scopes are refused.
+func parseRequested(list []string) ([]scope, error) {
+	var out []scope
+	for _, s := range list {
+		sc, err := parseScope(s)
+		if errors.Is(err, errUnknownScope) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		out = append(out, sc)
+	}
+	return out, nil
 }
 
 // parseScopes parses a scope list, failing on the first scope it does not

@@ -114,10 +114,16 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (string, error) {
 		if err := fe.err(op); err != nil {
 			return err
 		}
+		newID := ""
 		if appointment != "" {
 			found, err := s.find(ctx, tx, "Encounter", url.Values{"appointment": {appointment}})
 			if err != nil {
 				return err
+			}
+			if len(found) == 0 {
+				// One encounter per appointment even when two starts race:
+				// the store refuses the second version 1 of this id.
+				newID = derivedID("appt", strings.TrimPrefix(appointment, "Appointment/"))
 			}
 			for _, e := range found {
 				if refOf(e.Res["subject"]) != patient {
@@ -156,7 +162,7 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (string, error) {
 		if org != "" {
 			enc["serviceProvider"] = reference(org)
 		}
-		out, err := tx.Create(ctx, enc, repo.CreateOptions{})
+		out, err := tx.Create(ctx, enc, repo.CreateOptions{ID: newID})
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/app"
 	"github.com/openchart/openchart/internal/fhir"
+	"github.com/openchart/openchart/internal/fhirapi"
 	"github.com/openchart/openchart/internal/repo"
 	"github.com/openchart/openchart/internal/search"
 	"github.com/openchart/openchart/internal/store"
@@ -61,6 +62,7 @@ func TestVisit(t *testing.T) {
 		{"StartFromAppointment", startFromAppointment},
 		{"ResolveProblem", resolveProblem},
 		{"ImagingAndReferral", imagingAndReferral},
+		{"Roles", roles},
 	}
 	for name, cfg := range stores {
 		t.Run(name, func(t *testing.T) {
@@ -164,6 +166,28 @@ func (e *env) search(typ string, params url.Values) []map[string]any {
 			e.t.Fatal(err)
 		}
 		out = append(out, m)
+	}
+	return out
+}
+
+// apiSearch runs a search through the FHIR API, as a client would, and
+// returns the matches of the Bundle.
+func (e *env) apiSearch(ctx context.Context, typ string, params url.Values) []map[string]any {
+	e.t.Helper()
+	resp := e.app.API.Handle(ctx, &fhirapi.Request{Method: "GET", Type: typ, Query: params, Base: "http://ehr.test/fhir"})
+	if resp.Status != 200 {
+		e.t.Fatalf("GET %s?%s: %d %s", typ, params.Encode(), resp.Status, resp.Body)
+	}
+	b, err := fhir.Parse(resp.Body, fhir.ParseOptions{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []map[string]any
+	entries, _ := b["entry"].([]any)
+	for _, en := range entries {
+		if str(en, "search", "mode") == "match" {
+			out = append(out, path(en, "resource").(map[string]any))
+		}
 	}
 	return out
 }

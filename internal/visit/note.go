@@ -314,7 +314,10 @@ func (s *Service) SaveDraft(ctx context.Context, encounterID string, n Note) (st
 		}
 		c := composition(enc, &n, t, author, "preliminary", dateTime(tx.Now()), s.organization(p.Organization))
 		if vn.draft == nil {
-			out, err := tx.Create(ctx, c, repo.CreateOptions{})
+			// The first note of a visit has an id derived from the
+			// encounter's, so two first saves racing cannot both create
+			// one: the store refuses the second version 1.
+			out, err := tx.Create(ctx, c, repo.CreateOptions{ID: derivedID("note", enc.ID)})
 			if err != nil {
 				return err
 			}

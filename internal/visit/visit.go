@@ -334,6 +334,16 @@ func encounterPractitioner(enc map[string]any) string {
 	return ""
 }
 
+// derivedID is the id of the one resource of a kind that belongs to
+// another ("note-<encounter id>"), or a fresh id when that would be too
+// long for a FHIR id.
+func derivedID(prefix, id string) string {
+	if d := prefix + "-" + id; fhir.ValidID(d) {
+		return d
+	}
+	return repo.NewID()
+}
+
 // ---- values ------------------------------------------------------------
 
 // dateTime renders t as a FHIR dateTime in UTC, to the second.

@@ -2,14 +2,17 @@ package visit_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/errs"
-	"github.com/openchart/openchart/internal/repo"
+	"github.com/openchart/openchart/internal/fhir"
+	"github.com/openchart/openchart/internal/fhirapi"
 	"github.com/openchart/openchart/internal/visit"
 )
 
@@ -202,12 +205,15 @@ func wholeVisit(t *testing.T, e *env) {
 		t.Errorf("Verify: %v", err)
 	}
 
-	// Everything is found by encounter, as a FHIR client would ask.
+	// Everything is found by encounter through the FHIR API.
 	for typ, want := range map[string]int{"Observation": 9, "Condition": 1, "ServiceRequest": 2, "MedicationRequest": 1,
 		"Composition": 1, "DocumentReference": 1} {
-		if got := len(e.search(typ, url.Values{"encounter": {encRef}})); got != want {
-			t.Errorf("%s?encounter=%s: %d, want %d", typ, encRef, got, want)
+		if got := len(e.apiSearch(ctx, typ, url.Values{"encounter": {encRef}})); got != want {
+			t.Errorf("GET %s?encounter=%s: %d, want %d", typ, encRef, got, want)
 		}
+	}
+	if got := e.apiSearch(ctx, "Encounter", url.Values{"_id": {enc}, "patient": {e.patient}}); len(got) != 1 {
+		t.Errorf("GET Encounter?_id=%s: %d, want 1", enc, len(got))
 	}
 	if got := e.search("Provenance", url.Values{"target": {signed.DocumentReference}}); len(got) != 1 {
 		t.Errorf("Provenance?target=%s: %d, want 1", signed.DocumentReference, len(got))
@@ -415,9 +421,10 @@ func amend(t *testing.T, e *env) {
 	}
 }
 
-// TestSignatureDetectsOverwrite shows what the service cannot prevent: a
-// write straight through the Repository (as the FHIR API's update does)
-// replaces a signed Composition; Verify then reports the broken signature.
+// signatureDetectsOverwrite shows what the service cannot prevent: an
+// update through the FHIR API replaces a signed Composition (the
+// Repository has no rule against it yet); Verify then reports the broken
+// signature.
 func signatureDetectsOverwrite(t *testing.T, e *env) {
 	ctx := e.doctor
 	enc, err := e.svc.Start(ctx, visit.StartRequest{Patient: e.patient, Practitioner: e.prac, Type: "acute"})
@@ -434,8 +441,9 @@ func signatureDetectsOverwrite(t *testing.T, e *env) {
 	comp, _ := e.read(signed.Composition)
 	comp["title"] = "Rewritten"
 	_, id, _ := strings.Cut(signed.Composition, "/")
-	if _, err := e.app.Repo.Update(e.op, "Composition", id, comp, repo.UpdateOptions{}); err != nil {
-		t.Fatalf("update through the Repository: %v", err)
+	resp := e.app.API.Handle(ctx, &fhirapi.Request{Method: "PUT", Type: "Composition", ID: id, Body: fhir.Marshal(comp), Base: "http://ehr.test/fhir"})
+	if resp.Status != 200 {
+		t.Fatalf("PUT %s: %d %s", signed.Composition, resp.Status, resp.Body)
 	}
 	if err := e.svc.Verify(ctx, signed.Provenance); !errs.Is(err, errs.Conflict) {
 		t.Errorf("Verify after an overwrite: %v, want a conflict", err)
@@ -451,4 +459,37 @@ func (e *env) raw(ref string) []byte {
 		e.t.Fatal(err)
 	}
 	return rec.JSON
+}
+
+// roles runs steps as a nurse: vitals are hers to record, prescribing is
+// not (the access policy's nurse role may not create MedicationRequests),
+// and the refusal stores nothing.
+func roles(t *testing.T, e *env) {
+	nurseRef := e.create(map[string]any{"resourceType": "Practitioner", "name": []any{map[string]any{"family": "Baptiste", "given": []any{"Rose"}}}})
+	nurse := access.With(context.Background(), &access.Principal{
+		Kind: access.User, UserID: "u2", Username: "rbaptiste", FHIRUser: nurseRef,
+		Organization: e.org, Roles: []string{"nurse"},
+	})
+	enc, err := e.svc.Start(e.doctor, visit.StartRequest{Patient: e.patient, Practitioner: e.prac, Type: "follow-up"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := e.svc.RecordVitals(nurse, enc, visit.Vitals{HeartRate: f(64)})
+	if err != nil {
+		t.Fatalf("RecordVitals as a nurse: %v", err)
+	}
+	if obs, _ := e.read("Observation/" + ids[0]); str(obs, "performer", 0, "reference") != nurseRef {
+		t.Errorf("performer = %q, want the nurse %s", str(obs, "performer", 0, "reference"), nurseRef)
+	}
+	before := e.counts()
+	azi := visit.Rx{RxNorm: "308460", Dose: 500, DoseUnit: "mg", Route: "oral", TimesPerDay: 1, DurationDays: 3, Quantity: 3, DispenseUnit: "tablet"}
+	if _, err := e.svc.Prescribe(nurse, enc, azi, nil); !errs.Is(err, errs.Permission) {
+		t.Errorf("Prescribe as a nurse: %v, want permission refused", err)
+	}
+	if after := e.counts(); !equal(before, after) {
+		t.Errorf("a refused prescription wrote something: %v -> %v", before, after)
+	}
+	if _, err := e.svc.Start(context.Background(), visit.StartRequest{Patient: e.patient, Practitioner: e.prac, Type: "acute"}); !errs.Is(err, errs.Unauthenticated) {
+		t.Errorf("Start without a principal: %v, want unauthenticated", err)
+	}
 }

@@ -44,6 +44,9 @@ type Chart struct {
 	// of one compartment search over all of them (the benchmark compares
 	// the two plans).
 	perType bool
+	// parseAll makes the summary parse every observation instead of only
+	// the newest of each code (the tests check both give the same summary).
+	parseAll bool
 }
 
 // New checks the configuration and returns a Chart.
@@ -102,16 +105,26 @@ func (c *Chart) readPatient(ctx context.Context, id string) (map[string]any, err
 	return res, nil
 }
 
-// compartment reads the resources of types in the patient's compartment:
-// one search over all of them (the store's compartment predicate), or,
-// with perType, one search per type run concurrently.
+// compartment reads the resources of types in the patient's compartment
+// and parses them (see compartmentRecords).
 func (c *Chart) compartment(ctx context.Context, patientID string, types []string) (records, error) {
+	recs, err := c.compartmentRecords(ctx, patientID, types)
+	if err != nil {
+		return nil, err
+	}
+	return group(recs)
+}
+
+// compartmentRecords reads the resources of types in the patient's
+// compartment: one search over all of them (the store's compartment
+// predicate), or, with perType, one search per type run concurrently.
+func (c *Chart) compartmentRecords(ctx context.Context, patientID string, types []string) ([]*store.Record, error) {
 	if !c.perType {
 		res, err := c.repo.Search(ctx, &store.Query{Types: types, Where: []store.Clause{search.CompartmentClause("Patient", patientID)}})
 		if err != nil {
 			return nil, err
 		}
-		return group(res.Records)
+		return res.Records, nil
 	}
 	parts := make([][]*store.Record, len(types))
 	err := parallel(len(types), func(i int) error {
@@ -128,7 +141,7 @@ func (c *Chart) compartment(ctx context.Context, patientID string, types []strin
 	for _, p := range parts {
 		all = append(all, p...)
 	}
-	return group(all)
+	return all, nil
 }
 
 // group parses records and sorts them by type, leaving out what was

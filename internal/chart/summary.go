@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/store"
 )
 
@@ -63,7 +64,7 @@ func (c *Chart) Summary(ctx context.Context, patientID string) (*Summary, error)
 		if i == 0 {
 			patient, err = c.readPatient(ctx, patientID)
 		} else {
-			recs, err = c.compartment(ctx, patientID, summaryTypes)
+			recs, err = c.summaryRecords(ctx, patientID)
 		}
 		return err
 	})
@@ -112,6 +113,32 @@ func (c *Chart) Summary(ctx context.Context, patientID string) (*Summary, error)
 	sortEncounters(encs)
 	s.Encounters = encs[:min(len(encs), RecentEncounters)]
 	return s, nil
+}
+
+// summaryRecords reads the compartment's resources of the summary's
+// types and parses them, all but the observations that are not the
+// newest of their code (peek.go).
+func (c *Chart) summaryRecords(ctx context.Context, patientID string) (records, error) {
+	all, err := c.compartmentRecords(ctx, patientID, summaryTypes)
+	if err != nil {
+		return nil, err
+	}
+	var obs []*store.Record
+	rest := all[:0:0]
+	for _, r := range all {
+		if r.Type == "Observation" {
+			obs = append(obs, r)
+		} else {
+			rest = append(rest, r)
+		}
+	}
+	if c.parseAll {
+		return group(all)
+	}
+	if obs, err = newestObservations(obs); err != nil {
+		return nil, errs.E("chart summary", errs.Internal, err)
+	}
+	return group(append(rest, obs...))
 }
 
 // medications reads the Medication resources that requests and statements

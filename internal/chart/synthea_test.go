@@ -42,6 +42,17 @@ func checkSummary(t *testing.T, c *Chart, id string, res map[string][]map[string
 	if err != nil {
 		t.Fatalf("Summary: %v", err)
 	}
+	// Parsing only the newest observation of each code gives the summary
+	// that parsing all of them gives.
+	whole := *c
+	whole.parseAll = true
+	s2, err := whole.Summary(operator(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(s2, s); diff != "" {
+		t.Errorf("summary (-every observation parsed +the newest per code):\n%s", diff)
+	}
 	pat := res["Patient"][0]
 	// Banner.
 	if s.Banner.MRN != id { // Synthea's MR identifier holds the patient's id

@@ -1,0 +1,213 @@
+package chart
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/openchart/openchart/internal/fhir"
+	"github.com/openchart/openchart/internal/store"
+)
+
+// The summary shows the newest observation of each code, and the largest
+// records hold thousands of observations. Parsing each one whole is most
+// of the summary's time, so observations are first read in part: only the
+// members that decide which one is the newest of its code (status, category,
+// code, effective time, which members hold a value, the components'
+// codes), skipping the rest of the bytes without building anything. Only
+// the observations that are the newest for some code are then parsed
+// whole. The choice is the one the whole parse would make: each
+// observation is ranked under exactly the keys the summary's rules group
+// it by.
+
+// members calls fn with the key and the raw value of each member of the
+// JSON object in data.
+func members(data []byte, fn func(key string, raw []byte)) error {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return errors.New("not a JSON object")
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return nil
+	}
+	for i < len(data) {
+		if data[i] != '"' {
+			return errors.New("a member name was expected")
+		}
+		end, err := skipValue(data, i)
+		if err != nil {
+			return err
+		}
+		key := string(data[i+1 : end-1]) // member names of FHIR JSON have no escapes
+		i = skipSpace(data, end)
+		if i >= len(data) || data[i] != ':' {
+			return errors.New("':' was expected")
+		}
+		i = skipSpace(data, i+1)
+		end, err = skipValue(data, i)
+		if err != nil {
+			return err
+		}
+		fn(key, data[i:end])
+		i = skipSpace(data, end)
+		if i < len(data) && data[i] == ',' {
+			i = skipSpace(data, i+1)
+			continue
+		}
+		if i < len(data) && data[i] == '}' {
+			return nil
+		}
+		return errors.New("',' or '}' was expected")
+	}
+	return errors.New("unterminated object")
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the offset just after the JSON value starting at i.
+func skipValue(data []byte, i int) (int, error) {
+	if i >= len(data) {
+		return 0, errors.New("a value was expected")
+	}
+	switch data[i] {
+	case '"':
+		for j := i + 1; j < len(data); j++ {
+			switch data[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1, nil
+			}
+		}
+		return 0, errors.New("unterminated string")
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(data); j++ {
+			switch data[j] {
+			case '"':
+				end, err := skipValue(data, j)
+				if err != nil {
+					return 0, err
+				}
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1, nil
+				}
+			}
+		}
+		return 0, errors.New("unterminated object or array")
+	default: // number, true, false, null
+		j := i
+		for j < len(data) && !strings.ContainsRune(",}] \t\r\n", rune(data[j])) {
+			j++
+		}
+		return j, nil
+	}
+}
+
+// peekObservation reads the members of an Observation that rank it, and
+// reports whether it has a value to show. References, narrative, meta,
+// notes and reference ranges are skipped.
+func peekObservation(rec *store.Record) (Observation, bool, error) {
+	part := map[string]any{}
+	err := members(rec.JSON, func(key string, raw []byte) {
+		switch {
+		case key == "status", key == "category", key == "code", key == "component", strings.HasPrefix(key, "effective"), key == "issued",
+			strings.HasPrefix(key, "value") && key != "valueSampledData" && key != "valueAttachment", key == "dataAbsentReason":
+			if v, err := fhir.ParseJSON(raw, fhir.ParseOptions{}); err == nil {
+				part[key] = v
+			}
+		}
+	})
+	if err != nil {
+		return Observation{}, false, err
+	}
+	// Whether a value is shown is decided as the whole parse decides it.
+	hasValue := value(part).Text != ""
+	o := Observation{ID: rec.ID, Code: concept(obj(part, "code")), Status: str(part, "status"), Effective: effective(part)}
+	for _, c := range concepts(part, "category") {
+		for _, cd := range c.Codings {
+			o.Category = append(o.Category, cd.Code)
+		}
+	}
+	for _, comp := range objs(part, "component") {
+		co := Observation{Code: concept(obj(comp, "code")), Effective: o.Effective}
+		// A component's value is read whole: components are small.
+		co.Value = value(comp)
+		o.Components = append(o.Components, co)
+	}
+	return o, hasValue, nil
+}
+
+// rankKeys are the keys under which the summary's rules pick the newest
+// observation, with the same conditions: every coding of its code (when
+// it has a value or components) and of its components' codes that have a
+// value (latestVitals), and its code key among laboratory results and
+// among social history (latestByCode).
+func rankKeys(o Observation, hasValue bool) []string {
+	var keys []string
+	if hasValue || len(o.Components) > 0 {
+		for _, cd := range o.Code.Codings {
+			keys = append(keys, "code:"+cd.System+"|"+cd.Code)
+		}
+		if isLab(o) {
+			keys = append(keys, "lab:"+codeKey(o.Code))
+		}
+		if isSocial(o) {
+			keys = append(keys, "social:"+codeKey(o.Code))
+		}
+	}
+	for _, c := range o.Components {
+		if c.HasValue() {
+			for _, cd := range c.Code.Codings {
+				keys = append(keys, "code:"+cd.System+"|"+cd.Code)
+			}
+		}
+	}
+	return keys
+}
+
+// newestObservations keeps, of the Observation records, those that are
+// the newest under one of their rank keys, leaving out those entered in
+// error or cancelled.
+func newestObservations(recs []*store.Record) ([]*store.Record, error) {
+	type best struct {
+		o   Observation
+		rec *store.Record
+	}
+	top := map[string]best{}
+	for _, rec := range recs {
+		o, hasValue, err := peekObservation(rec)
+		if err != nil {
+			return nil, err
+		}
+		if o.Status == "entered-in-error" || o.Status == "cancelled" {
+			continue
+		}
+		for _, k := range rankKeys(o, hasValue) {
+			if cur, ok := top[k]; !ok || newer(o, cur.o) {
+				top[k] = best{o, rec}
+			}
+		}
+	}
+	seen := map[*store.Record]bool{}
+	for _, b := range top {
+		seen[b.rec] = true
+	}
+	var out []*store.Record
+	for _, rec := range recs { // in the search's order
+		if seen[rec] {
+			out = append(out, rec)
+		}
+	}
+	return out, nil
+}

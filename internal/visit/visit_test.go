@@ -327,6 +327,9 @@ func override(t *testing.T, e *env) {
 		str(di, "mitigation", 0, "author", "reference") != e.prac {
 		t.Errorf("DetectedIssue: %v", di)
 	}
+	if got := e.apiSearch(ctx, "DetectedIssue", url.Values{"implicated": {rx.MedicationRequest}}); len(got) != len(alerts) {
+		t.Errorf("GET DetectedIssue?implicated=%s: %d, want %d", rx.MedicationRequest, len(got), len(alerts))
+	}
 	impl := []string{str(di, "implicated", 0, "reference"), str(di, "implicated", 1, "reference")}
 	if impl[0] != rx.MedicationRequest || impl[1] != e.allergy {
 		t.Errorf("implicated = %v", impl)

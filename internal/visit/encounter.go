@@ -102,7 +102,6 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (string, error) {
 			{"patient", patient, "patient"},
 			{"practitioner", practitioner, "practitioner"},
 			{"location", location, "location"},
-			{"appointment", appointment, "appointment"},
 		} {
 			if c.ref == "" {
 				continue
@@ -116,6 +115,16 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (string, error) {
 		}
 		newID := ""
 		if appointment != "" {
+			appt, err := load(ctx, tx, op, "appointment", appointment, "appointment")
+			if err != nil {
+				return err
+			}
+			if !hasParticipant(appt.Res, patient) {
+				return fieldErr(op, "appointment", "The appointment is for another patient")
+			}
+			if st, _ := appt.Res["status"].(string); st == "cancelled" || st == "noshow" || st == "entered-in-error" {
+				return fieldErr(op, "appointment", "The appointment is "+st)
+			}
 			found, err := s.find(ctx, tx, "Encounter", url.Values{"appointment": {appointment}})
 			if err != nil {
 				return err
@@ -216,4 +225,15 @@ func (s *Service) Finish(ctx context.Context, encounterID string) error {
 		}
 		return err
 	})
+}
+
+// hasParticipant reports whether ref takes part in an Appointment.
+func hasParticipant(appt map[string]any, ref string) bool {
+	parts, _ := appt["participant"].([]any)
+	for _, p := range parts {
+		if refOf(mapOf(p)["actor"]) == ref {
+			return true
+		}
+	}
+	return false
 }

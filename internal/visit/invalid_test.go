@@ -170,6 +170,10 @@ func startFromAppointment(t *testing.T, e *env) {
 			map[string]any{"actor": map[string]any{"reference": e.prac}, "status": "accepted"},
 		}})
 	req := visit.StartRequest{Patient: e.patient, Practitioner: e.prac, Type: "follow-up", Appointment: appt}
+	other := e.create(map[string]any{"resourceType": "Patient", "name": []any{map[string]any{"family": "Other"}}, "managingOrganization": map[string]any{"reference": e.org}})
+	if _, err := e.svc.Start(e.doctor, visit.StartRequest{Patient: other, Practitioner: e.prac, Type: "follow-up", Appointment: appt}); visit.Fields(err)["appointment"] != "The appointment is for another patient" {
+		t.Errorf("starting another patient's appointment: %v", err)
+	}
 	first, err := e.svc.Start(e.doctor, req)
 	if err != nil {
 		t.Fatal(err)

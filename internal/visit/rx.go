@@ -21,6 +21,8 @@ type SafetyChecker interface {
 	Check(ctx context.Context, proposed safety.Drug, c safety.Context) []safety.Alert
 }
 
+var _ SafetyChecker = (*safety.Knowledge)(nil)
+
 // Rx is a prescription as the prescriber enters it.
 type Rx struct {
 	RxNorm   string  // RxCUI of a clinical or branded drug (SCD, SBD, pack)

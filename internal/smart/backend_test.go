@@ -1,6 +1,7 @@
 package smart_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -15,7 +16,9 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/openchart/openchart/internal/audit"
 	"github.com/openchart/openchart/internal/smart"
+	"github.com/openchart/openchart/internal/store"
 )
 
 // backendKey is a backend service's key pair.
@@ -148,6 +151,28 @@ func TestBackendServices(t *testing.T) {
 				}
 			})
 		}
+		t.Run("failures are audited", func(t *testing.T) {
+			page, err := e.app.Store.AuditRange(context.Background(), store.AuditQuery{Interactions: []string{audit.InteractionLoginFailed}, Count: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			reasons := map[string]bool{}
+			for _, r := range page.Rows {
+				en, err := r.Entry()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if en.Agent.ClientID == c.ID && en.Agent.Kind == "client" {
+					reasons[en.OutcomeDesc] = true
+				}
+			}
+			for _, want := range []string{"client assertion replayed (jti already used)", "client assertion signed with an unknown key",
+				"client assertion claims invalid (iss, sub, aud, exp or jti)", "client assertion expires more than five minutes ahead"} {
+				if !reasons[want] {
+					t.Errorf("no login-failed entry %q among %v", want, reasons)
+				}
+			}
+		})
 		t.Run("unsupported grant", func(t *testing.T) {
 			st, out := e.postForm("/oauth/token", url.Values{"grant_type": {"password"}}, "", "")
 			if st != 400 || out["error"] != "unsupported_grant_type" {

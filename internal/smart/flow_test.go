@@ -516,3 +516,34 @@ func mustURL(s string) *url.URL {
 	}
 	return u
 }
+
+func TestRevokeUser(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, e *env) {
+		c := e.publicApp()
+		b := e.browser("ada")
+		var tokens []string
+		for _, seed := range []string{"u1", "u2"} {
+			verifier, challenge := pkce(seed)
+			back := b.authorize(e.authorizeParams(c.ID, "launch/patient offline_access patient/*.rs", challenge), "")
+			_, tok := e.exchange(c.ID, back.Query().Get("code"), verifier)
+			tokens = append(tokens, tok["access_token"].(string))
+			if st, _ := e.fhirGet(tok["access_token"].(string), "Patient/p1"); st != 200 {
+				t.Fatalf("before: %d", st)
+			}
+		}
+		u, err := e.auth.UserByName(operator(), "ada")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := e.srv.RevokeUser(operator(), u.ID)
+		if err != nil || n != 2 {
+			t.Fatalf("RevokeUser = %d, %v; want 2 grants", n, err)
+		}
+		for _, at := range tokens {
+			if st, _ := e.fhirGet(at, "Patient/p1"); st != http.StatusUnauthorized {
+				t.Errorf("after RevokeUser: %d, want 401", st)
+			}
+		}
+	})
+}

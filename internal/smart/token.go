@@ -370,6 +370,7 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, f url.
 	switch {
 	case secret != "":
 		if !c.secretMatches(secret) {
+			s.auditClientFailure(ctx, c.ID, "wrong client secret")
 			return nil, bad
 		}
 	case !(allowPublic && c.Public):

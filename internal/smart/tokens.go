@@ -3,6 +3,7 @@ package smart
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -282,3 +283,42 @@ func (s *Server) securityEntry(ctx context.Context, interaction, desc, patient s
 }
 
 const auditPermissionChange = audit.InteractionPermissionChange
+
+// RevokeUser revokes every grant of a user, and so every token the user's
+// apps hold: for an administrator disabling an account, or signing a user
+// out everywhere. It reports how many grants there were. Recorded as a
+// logout by the principal of ctx.
+func (s *Server) RevokeUser(ctx context.Context, userID string) (int, error) {
+	var ids []string
+	after := ""
+	for {
+		items, err := s.cfg.Store.ListItems(ctx, store.ItemQuery{Kind: kindGrant, Owner: userID, After: after, Limit: 100})
+		if err != nil {
+			return 0, err
+		}
+		for _, it := range items {
+			ids = append(ids, it.Key)
+		}
+		if len(items) < 100 {
+			break
+		}
+		after = items[len(items)-1].Key
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	err := s.cfg.Store.InTx(ctx, func(tx store.Tx) error {
+		for _, id := range ids {
+			if err := deleteGrant(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		e := s.securityEntry(ctx, audit.InteractionLogout, fmt.Sprintf("OAuth grants of user %s revoked: %d", userID, len(ids)), "")
+		return tx.AppendAudit(ctx, e)
+	})
+	if err != nil {
+		return 0, err
+	}
+	s.dropCached(func(t *tokenDoc) bool { return t.Principal.UserID == userID })
+	return len(ids), nil
+}

@@ -196,7 +196,15 @@ func putJSON(ctx context.Context, tx store.Tx, it *store.Item, v any) error {
 		return errs.E("writing "+it.Kind, errs.Internal, err)
 	}
 	it.Value = b
-	return tx.PutItem(ctx, it)
+	read := it.Version
+	err = tx.PutItem(ctx, it)
+	if read > 0 && errs.KindOf(err) == errs.NotFound {
+		// Deleted since it was read (a code spent, a session ended, a
+		// counter cleared): a conflict, so that the transaction runs again
+		// and sees it gone.
+		return errs.E("writing "+it.Kind, errs.Conflict, err)
+	}
+	return err
 }
 
 // entry starts an audit entry for an interaction by agent.

@@ -83,7 +83,7 @@ func (s *server) checkPassword(r *http.Request, u *auth.User, password string) e
 	if pc, ok := s.cfg.Auth.(passwordChecker); ok {
 		return pc.CheckPassword(r.Context(), u.ID, password)
 	}
-	step, err := s.cfg.Auth.Login(r.Context(), u.Username, password, meta(r))
+	step, err := s.cfg.Auth.Login(r.Context(), u.Username, password, s.meta(r))
 	if err != nil {
 		return err
 	}

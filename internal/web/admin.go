@@ -301,14 +301,7 @@ func (s *server) resetLink(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	link := "/reset?" + url.Values{"code": {code}}.Encode()
-	if host := r.Host; host != "" {
-		scheme := "http"
-		if r.TLS != nil || s.cfg.Secure {
-			scheme = "https"
-		}
-		link = scheme + "://" + host + link
-	}
+	link := s.origin(r) + "/reset?" + url.Values{"code": {code}}.Encode()
 	s.render(w, r, http.StatusOK, "resetlink", page{Title: "Reset link for " + u.Username,
 		Data: resetLinkView{User: u, Link: link, Hours: int(s.cfg.ResetLinkTTL.Hours())}})
 	return nil

@@ -41,6 +41,7 @@ type env struct {
 type envOptions struct {
 	db          string // "" for the embedded store, else a PostgreSQL URL
 	idleTimeout time.Duration
+	trustProxy  bool
 }
 
 func quietLogger(b *strings.Builder) *slog.Logger {
@@ -69,7 +70,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	})
 	logs := &strings.Builder{}
 	h, err := web.New(web.Config{Auth: svc, Repo: a.Repo, Search: search.NewCompilerFrom(a.Registry),
-		Logger: quietLogger(logs), IdleTimeout: o.idleTimeout})
+		Logger: quietLogger(logs), IdleTimeout: o.idleTimeout, TrustProxy: o.trustProxy})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,6 +138,7 @@ type browser struct {
 	c      *http.Client
 	csrf   string
 	origin string
+	header http.Header // sent with every request
 }
 
 func (e *env) browser() *browser {
@@ -158,6 +160,9 @@ func (r response) location() string { return r.header.Get("Location") }
 
 func (b *browser) do(req *http.Request) response {
 	b.e.t.Helper()
+	for k, v := range b.header {
+		req.Header[k] = v
+	}
 	resp, err := b.c.Do(req)
 	if err != nil {
 		b.e.t.Fatal(err)

@@ -78,7 +78,7 @@ func (s *server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 			Error: "Enter your username and password.", Data: loginView{Next: next}})
 		return nil
 	}
-	step, err := s.cfg.Auth.Login(r.Context(), username, password, meta(r))
+	step, err := s.cfg.Auth.Login(r.Context(), username, password, s.meta(r))
 	if err != nil {
 		msg, ok := loginError(err)
 		if !ok {
@@ -148,7 +148,7 @@ func (s *server) verifySubmit(w http.ResponseWriter, r *http.Request) error {
 		s.render(w, r, http.StatusBadRequest, "verify", view)
 		return nil
 	}
-	step, err := s.cfg.Auth.SecondFactor(r.Context(), c.Value, code, meta(r))
+	step, err := s.cfg.Auth.SecondFactor(r.Context(), c.Value, code, s.meta(r))
 	if err != nil {
 		switch errs.KindOf(err) {
 		case errs.Invalid, errs.Unauthenticated:

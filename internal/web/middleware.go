@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -101,14 +102,14 @@ func (s *server) middleware(next http.Handler) http.Handler {
 				s.fail(w, r, err)
 				return
 			}
-			p := s.cfg.Auth.Principal(st.session, st.user, grants, clientIP(r))
+			p := s.cfg.Auth.Principal(st.session, st.user, grants, s.clientIP(r))
 			ctx = access.With(ctx, p)
 		}
 		r = r.WithContext(ctx)
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions {
 			if reason := s.checkCSRF(r, st); reason != "" {
 				s.log.Warn("web: CSRF check failed", "path", r.URL.Path, "reason", reason,
-					"user", userName(st.user), "source", clientIP(r))
+					"user", userName(st.user), "source", s.clientIP(r))
 				s.render(w, r, http.StatusForbidden, "error", page{Title: "Request refused",
 					Data: errorView{Heading: "Request refused",
 						Message: "This form could not be accepted: it did not come from an OpenChart page of this server, or it has expired. Nothing was changed. Go back, reload the page and try again."}})
@@ -159,11 +160,7 @@ func (s *server) sameOrigin(r *http.Request) bool {
 		}
 		origin = u.Scheme + "://" + u.Host
 	}
-	scheme := "http"
-	if r.TLS != nil || s.cfg.Secure {
-		scheme = "https"
-	}
-	if strings.EqualFold(origin, scheme+"://"+r.Host) {
+	if strings.EqualFold(origin, s.origin(r)) {
 		return true
 	}
 	return slices.ContainsFunc(s.cfg.Origins, func(o string) bool { return strings.EqualFold(o, origin) })
@@ -276,12 +273,44 @@ func localPath(p string) string {
 	return p
 }
 
-func clientIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = strings.Trim(host[:i], "[]")
+// origin is this server as the browser sees it: scheme://host[:port],
+// from the request, or from X-Forwarded-Proto and X-Forwarded-Host when a
+// trusted proxy sets them.
+func (s *server) origin(r *http.Request) string {
+	scheme, host := "http", r.Host
+	if r.TLS != nil || s.cfg.Secure {
+		scheme = "https"
+	}
+	if s.cfg.TrustProxy {
+		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
+			scheme = p
+		}
+		if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" {
+			host = h
+		}
+	}
+	return scheme + "://" + host
+}
+
+// clientIP is the client's address: the first X-Forwarded-For hop when a
+// trusted proxy sets it, else the connection's peer. It keys the identity
+// service's per-address sign-in limit and the audit trail.
+func (s *server) clientIP(r *http.Request) string {
+	if s.cfg.TrustProxy {
+		if f := firstValue(r.Header.Get("X-Forwarded-For")); f != "" {
+			return f
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
 	}
 	return host
+}
+
+func firstValue(s string) string {
+	s, _, _ = strings.Cut(s, ",")
+	return strings.TrimSpace(s)
 }
 
 func userName(u *auth.User) string {
@@ -291,6 +320,6 @@ func userName(u *auth.User) string {
 	return u.Username
 }
 
-func meta(r *http.Request) auth.Meta {
-	return auth.Meta{Source: clientIP(r), UserAgent: r.UserAgent()}
+func (s *server) meta(r *http.Request) auth.Meta {
+	return auth.Meta{Source: s.clientIP(r), UserAgent: r.UserAgent()}
 }

@@ -49,6 +49,11 @@ type Config struct {
 	// state-changing requests, beside the request's own host: set it when
 	// a proxy rewrites the Host header.
 	Origins []string
+	// TrustProxy honours X-Forwarded-For (the client's address, for the
+	// sign-in limits and the audit trail), X-Forwarded-Proto and
+	// X-Forwarded-Host (this server's origin, for the CSRF check and reset
+	// links). Set it only behind a proxy that sets them.
+	TrustProxy bool
 	// ResetLinkTTL is how long an administrator's reset link stays valid
 	// (default 24 hours).
 	ResetLinkTTL time.Duration

@@ -497,3 +497,23 @@ func TestSwitchOrganization(t *testing.T) {
 	r = b.post("/session/organization", url.Values{"organization": {"Organization/c"}, "next": {"/"}})
 	wantStatus(t, r, http.StatusBadRequest)
 }
+
+func TestBehindProxy(t *testing.T) {
+	e := newEnv(t, envOptions{trustProxy: true})
+	e.user("lee", auth.RoleNurse)
+	b := e.browser()
+	b.origin = "https://ehr.example.org"
+	b.get("/login")
+	// Without the proxy's headers the public origin is not this server.
+	r := b.post("/login", url.Values{"username": {"lee"}, "password": {testPassword}})
+	wantStatus(t, r, http.StatusForbidden)
+	b.header = http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"ehr.example.org"},
+		"X-Forwarded-For": {"203.0.113.7, 10.0.0.1"}}
+	r = b.post("/login", url.Values{"username": {"lee"}, "password": {testPassword}})
+	wantStatus(t, r, http.StatusSeeOther)
+	lee, _ := e.auth.UserByName(operator(), "lee")
+	sessions, err := e.auth.ListSessions(operator(), lee.ID)
+	if err != nil || len(sessions) != 1 || sessions[0].Source != "203.0.113.7" {
+		t.Fatalf("sessions %+v, %v", sessions, err)
+	}
+}

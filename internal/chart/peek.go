@@ -1,6 +1,7 @@
 package chart
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 
@@ -21,7 +22,7 @@ import (
 
 // members calls fn with the key and the raw value of each member of the
 // JSON object in data.
-func members(data []byte, fn func(key string, raw []byte)) error {
+func members(data []byte, fn func(key, raw []byte)) error {
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return errors.New("not a JSON object")
@@ -38,7 +39,7 @@ func members(data []byte, fn func(key string, raw []byte)) error {
 		if err != nil {
 			return err
 		}
-		key := string(data[i+1 : end-1]) // member names of FHIR JSON have no escapes
+		key := data[i+1 : end-1] // member names of FHIR JSON have no escapes
 		i = skipSpace(data, end)
 		if i >= len(data) || data[i] != ':' {
 			return errors.New("':' was expected")
@@ -117,15 +118,33 @@ func skipValue(data []byte, i int) (int, error) {
 // peekObservation reads the members of an Observation that rank it, and
 // reports whether it has a value to show. References, narrative, meta,
 // notes and reference ranges are skipped.
-func peekObservation(rec *store.Record) (Observation, bool, error) {
+func peekObservation(rec *store.Record, memo map[string]any) (Observation, bool, error) {
 	part := map[string]any{}
-	err := members(rec.JSON, func(key string, raw []byte) {
-		switch {
-		case key == "status", key == "category", key == "code", key == "component", strings.HasPrefix(key, "effective"), key == "issued",
-			strings.HasPrefix(key, "value") && key != "valueSampledData" && key != "valueAttachment", key == "dataAbsentReason":
-			if v, err := fhir.ParseJSON(raw, fhir.ParseOptions{}); err == nil {
-				part[key] = v
+	var code, category []byte
+	err := members(rec.JSON, func(k, raw []byte) {
+		switch string(k) { // compared, not copied
+		case "code":
+			code = raw
+			return
+		case "category":
+			category = raw
+			return
+		case "status", "effectiveDateTime", "effectiveInstant", "issued":
+			if v, ok := plainString(raw); ok {
+				part[string(k)] = v
+				return
 			}
+		case "component", "effectivePeriod", "dataAbsentReason", "valueSampledData", "valueAttachment":
+		default:
+			if !bytes.HasPrefix(k, []byte("value")) {
+				return
+			}
+		}
+		if string(k) == "valueSampledData" || string(k) == "valueAttachment" {
+			return // not shown as a value
+		}
+		if v, err := fhir.ParseJSON(raw, fhir.ParseOptions{}); err == nil {
+			part[string(k)] = v
 		}
 	})
 	if err != nil {
@@ -133,10 +152,17 @@ func peekObservation(rec *store.Record) (Observation, bool, error) {
 	}
 	// Whether a value is shown is decided as the whole parse decides it.
 	hasValue := value(part).Text != ""
-	o := Observation{ID: rec.ID, Code: concept(obj(part, "code")), Status: str(part, "status"), Effective: effective(part)}
-	for _, c := range concepts(part, "category") {
-		for _, cd := range c.Codings {
-			o.Category = append(o.Category, cd.Code)
+	o := Observation{ID: rec.ID, Status: str(part, "status"), Effective: effective(part)}
+	// Codes and categories repeat across a record's observations: each
+	// distinct one is parsed once.
+	if v := memoized(memo, code); v != nil {
+		o.Code = concept(v.(map[string]any))
+	}
+	if v := memoized(memo, category); v != nil {
+		for _, c := range concepts(map[string]any{"category": v}, "category") {
+			for _, cd := range c.Codings {
+				o.Category = append(o.Category, cd.Code)
+			}
 		}
 	}
 	for _, comp := range objs(part, "component") {
@@ -146,6 +172,40 @@ func peekObservation(rec *store.Record) (Observation, bool, error) {
 		o.Components = append(o.Components, co)
 	}
 	return o, hasValue, nil
+}
+
+// memoized parses raw JSON once per distinct value.
+func memoized(memo map[string]any, raw []byte) any {
+	if len(raw) == 0 {
+		return nil
+	}
+	if v, ok := memo[string(raw)]; ok {
+		return v
+	}
+	v, err := fhir.ParseJSON(raw, fhir.ParseOptions{})
+	if err != nil {
+		v = nil
+	}
+	if _, ok := v.(map[string]any); !ok {
+		if _, ok := v.([]any); !ok {
+			v = nil
+		}
+	}
+	memo[string(raw)] = v
+	return v
+}
+
+// plainString returns the content of a JSON string without escapes.
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	for _, b := range raw[1 : len(raw)-1] {
+		if b == '\\' {
+			return "", false
+		}
+	}
+	return string(raw[1 : len(raw)-1]), true
 }
 
 // rankKeys are the keys under which the summary's rules pick the newest
@@ -185,8 +245,9 @@ func newestObservations(recs []*store.Record) ([]*store.Record, error) {
 		rec *store.Record
 	}
 	top := map[string]best{}
+	memo := map[string]any{}
 	for _, rec := range recs {
-		o, hasValue, err := peekObservation(rec)
+		o, hasValue, err := peekObservation(rec, memo)
 		if err != nil {
 			return nil, err
 		}

@@ -24,7 +24,7 @@ func BenchmarkAudited(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer a.Close()
-			ctx := context.Background()
+			ctx := opCtx()
 			if _, err := a.Repo.Update(ctx, "Patient", "bench", patient("bench", "Bench", 1), repo.UpdateOptions{}); err != nil {
 				b.Fatal(err)
 			}

@@ -136,7 +136,7 @@ func TestAuditTampering(t *testing.T) {
 		{"entry field", func(at *attacker, _ int64) {
 			// The entry's own bytes: the agent's name.
 			data := at.query("SELECT entry FROM audit_log WHERE seq = ?1", k)
-			data = bytes.Replace(data, []byte("agent-kind anonymous"), []byte("agent-kind operator"), 1)
+			data = bytes.Replace(data, []byte("agent-kind operator"), []byte("agent-kind anonymous"), 1)
 			at.exec("UPDATE audit_log SET entry = ?1 WHERE seq = ?2", data, k)
 		}, func(int64) int64 { return k }},
 		{"column", func(at *attacker, _ int64) {

@@ -5,7 +5,6 @@ package e2e
 // data has is exercised with values that exist.
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -50,7 +49,7 @@ func newDiffPool(t *testing.T, a *app.App) *diffPool {
 	p := &diffPool{d: a.Defs, r: rand.New(rand.NewPCG(diffSeed, diffSeed>>3)),
 		items: map[string]*diffItem{}, byType: map[string][]*diffItem{}, refsTo: map[string][]diffRef{}}
 	for _, typ := range a.Defs.ResourceTypes() {
-		res, err := a.Repo.Search(context.Background(), &store.Query{Types: []string{typ}})
+		res, err := a.Repo.Search(opCtx(), &store.Query{Types: []string{typ}})
 		if err != nil {
 			t.Fatalf("reading %s back: %v", typ, err)
 		}

@@ -179,7 +179,7 @@ func diffLoad(t *testing.T, name string, a *app.App, dir string) {
 		return
 	}
 	for _, sub := range []string{"info", "patients"} {
-		sum, err := im.Run(context.Background(), []string{filepath.Join(dir, sub)})
+		sum, err := im.Run(opCtx(), []string{filepath.Join(dir, sub)})
 		if err != nil {
 			t.Errorf("%s: importing %s: %v", name, sub, err)
 			return
@@ -297,7 +297,7 @@ func runDiffQuery(api *fhirapi.API, q diffQuery) diffAnswer {
 		if q.strict {
 			req.Prefer.Handling = "strict"
 		}
-		resp := api.Handle(context.Background(), req)
+		resp := api.Handle(opCtx(), req)
 		// The body as a client receives it (the Response's own view may
 		// hold embedded stored bytes).
 		body, err := fhir.Parse(resp.Body, fhir.ParseOptions{})

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"os"
@@ -77,7 +76,7 @@ func TestSyntheaImport(t *testing.T) {
 				t.Fatal(err)
 			}
 			dir := filepath.Dir(files[0])
-			sum, err := im.Run(context.Background(), []string{dir})
+			sum, err := im.Run(opCtx(), []string{dir})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,7 +92,7 @@ func TestSyntheaImport(t *testing.T) {
 				t.Fatalf("resources per type (-in bundles +stored):\n%s", diff)
 			}
 			// Again, for a few files: nothing may be duplicated.
-			again, err := im.Run(context.Background(), files[:5])
+			again, err := im.Run(opCtx(), files[:5])
 			if err != nil || !again.OK() {
 				t.Fatalf("re-import: %v %+v", err, again)
 			}

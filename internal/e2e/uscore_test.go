@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -134,7 +133,7 @@ func TestUSCoreSearches(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			a := openApp(t, cfg(t))
 			for _, b := range bundles {
-				if _, err := a.API.ProcessBundle(context.Background(), b, ""); err != nil {
+				if _, err := a.API.ProcessBundle(opCtx(), b, ""); err != nil {
 					t.Fatalf("loading the reference patients: %v", err)
 				}
 			}

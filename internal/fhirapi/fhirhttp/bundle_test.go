@@ -1,7 +1,6 @@
 package fhirhttp_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -208,7 +207,7 @@ func TestProcessBundle(t *testing.T) {
 	b := bundle("transaction",
 		entry("POST", "Patient", "urn:uuid:pb1", patient("", "Direct")),
 		entry("POST", "Observation", "", observation("urn:uuid:pb1")))
-	out, err := e.api.ProcessBundle(context.Background(), b, "https://x.test/fhir")
+	out, err := e.api.ProcessBundle(opCtx(), b, "https://x.test/fhir")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +215,7 @@ func TestProcessBundle(t *testing.T) {
 		t.Errorf("location %q", loc)
 	}
 	bad := bundle("transaction", entry("POST", "Observation", "", observation("Patient?identifier=x|none")))
-	_, err = e.api.ProcessBundle(context.Background(), bad, "https://x.test/fhir")
+	_, err = e.api.ProcessBundle(opCtx(), bad, "https://x.test/fhir")
 	if !errs.Is(err, errs.NotFound) || fhirapi.Status(err) != 404 {
 		t.Errorf("ProcessBundle error %v (kind %v)", err, errs.KindOf(err))
 	}

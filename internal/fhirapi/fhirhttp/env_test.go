@@ -214,3 +214,8 @@ func asList(v any) []any { l, _ := v.([]any); return l }
 func operator(*http.Request) (*access.Principal, error) {
 	return &access.Principal{Kind: access.Operator}, nil
 }
+
+// opCtx is a context acting as an operator (see operator).
+func opCtx() context.Context {
+	return access.With(context.Background(), &access.Principal{Kind: access.Operator})
+}

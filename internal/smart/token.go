@@ -86,8 +86,9 @@ func (s *Server) exchangeCode(r *http.Request, f url.Values) (map[string]any, er
 	}
 	var resp map[string]any
 	var refused *oauthError
+	var revoked string
 	err = s.cfg.Store.InTx(ctx, func(tx store.Tx) error {
-		resp, refused = nil, nil
+		resp, refused, revoked = nil, nil, ""
 		var cd codeDoc
 		it, err := getDoc(ctx, tx, kindCode, hashToken(code), &cd)
 		if errs.KindOf(err) == errs.NotFound {
@@ -102,7 +103,7 @@ func (s *Server) exchangeCode(r *http.Request, f url.Values) (map[string]any, er
 		}
 		if cd.Used {
 			// RFC 6749 §4.1.2: a code used twice revokes what it issued.
-			refused = oerr("invalid_grant", "the code was already used")
+			refused, revoked = oerr("invalid_grant", "the code was already used"), cd.GrantID
 			return s.revokeGrantTx(ctx, tx, cd.GrantID, "authorization code reused: grant revoked")
 		}
 		cd.Used = true
@@ -136,10 +137,20 @@ func (s *Server) exchangeCode(r *http.Request, f url.Values) (map[string]any, er
 	if err != nil {
 		return nil, err
 	}
+	s.dropRevoked(revoked)
 	if refused != nil {
 		return nil, refused
 	}
 	return resp, nil
+}
+
+// dropRevoked forgets the cached tokens of a grant revoked by a committed
+// transaction (the transaction dropped them too, but a lookup may have
+// cached them again before it committed).
+func (s *Server) dropRevoked(grantID string) {
+	if grantID != "" {
+		s.dropCached(func(t *tokenDoc) bool { return t.GrantID == grantID })
+	}
 }
 
 // pkceMatches checks a code verifier against an S256 challenge (RFC 7636
@@ -194,8 +205,9 @@ func (s *Server) refresh(r *http.Request, f url.Values) (map[string]any, error) 
 	}
 	var resp map[string]any
 	var refused *oauthError
+	var revoked string
 	err = s.cfg.Store.InTx(ctx, func(tx store.Tx) error {
-		resp, refused = nil, nil
+		resp, refused, revoked = nil, nil, ""
 		var rd refreshDoc
 		it, err := getDoc(ctx, tx, kindRefresh, hashToken(rt), &rd)
 		if errs.KindOf(err) == errs.NotFound {
@@ -213,13 +225,13 @@ func (s *Server) refresh(r *http.Request, f url.Values) (map[string]any, error) 
 			return err
 		}
 		if rd.Used {
-			refused = oerr("invalid_grant", "the refresh token is invalid, expired or revoked")
+			refused, revoked = oerr("invalid_grant", "the refresh token is invalid, expired or revoked"), g.ID
 			return s.revokeGrantTx(ctx, tx, g.ID, "rotated refresh token reused: grant revoked")
 		}
 		if ok, err := s.userStillAllowed(ctx, &g); err != nil {
 			return err
 		} else if !ok {
-			refused = oerr("invalid_grant", "the user's session or account has ended")
+			refused, revoked = oerr("invalid_grant", "the user's session or account has ended"), g.ID
 			return s.revokeGrantTx(ctx, tx, g.ID, "refresh refused: session or account ended")
 		}
 		for _, sc := range narrowTo {
@@ -245,6 +257,7 @@ func (s *Server) refresh(r *http.Request, f url.Values) (map[string]any, error) 
 	if err != nil {
 		return nil, err
 	}
+	s.dropRevoked(revoked)
 	if refused != nil {
 		return nil, refused
 	}
@@ -411,7 +424,9 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 		if _, err := getDoc(ctx, s.cfg.Store, kindGrant, rd.GrantID, &g); err == nil {
 			resp := introspection(g.Principal, g.ClientID, g.Scopes, rd.Issued, rd.Expires, s.FHIRBase())
 			resp["token_type"] = "refresh_token"
-			resp["patient"] = g.Patient
+			if g.Patient != "" {
+				resp["patient"] = g.Patient
+			}
 			writeJSON(w, http.StatusOK, resp)
 			return
 		}
@@ -496,9 +511,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	// Again after the commit: a lookup between the drop in the
-	// transaction and the commit may have cached the token anew.
-	s.dropCached(func(t *tokenDoc) bool { return t.GrantID == revoked })
+	s.dropRevoked(revoked)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 }

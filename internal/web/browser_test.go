@@ -100,7 +100,7 @@ func chrome(t *testing.T) context.Context {
 		t.Fatalf("starting chromium: %v", shared.err)
 	}
 	ctx, cancelTab := chromedp.NewContext(shared.ctx, chromedp.WithNewBrowserContext())
-	ctx, cancelTimeout := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelTab()
@@ -231,6 +231,7 @@ func click(t *testing.T, ctx context.Context, sel string) {
 }
 
 func TestBrowserSignInWithTOTP(t *testing.T) {
+	t.Parallel()
 	ctx := chrome(t)
 	e := newEnv(t, envOptions{})
 	e.patients()
@@ -341,6 +342,7 @@ func TestBrowserSignInWithTOTP(t *testing.T) {
 }
 
 func TestBrowserLockout(t *testing.T) {
+	t.Parallel()
 	ctx := chrome(t)
 	e := newEnv(t, envOptions{})
 	e.user("bob", auth.RoleNurse)
@@ -364,6 +366,7 @@ func TestBrowserLockout(t *testing.T) {
 }
 
 func TestBrowserCSRFFromAnotherSite(t *testing.T) {
+	t.Parallel()
 	ctx := chrome(t)
 	e := newEnv(t, envOptions{})
 	e.user("admin1", auth.RoleAdmin)
@@ -403,8 +406,9 @@ func TestBrowserCSRFFromAnotherSite(t *testing.T) {
 }
 
 func TestBrowserIdleSignOut(t *testing.T) {
+	t.Parallel()
 	ctx := chrome(t)
-	e := newEnv(t, envOptions{idleTimeout: 2 * time.Second})
+	e := newEnv(t, envOptions{idleTimeout: 3 * time.Second})
 	e.user("ivy", auth.RoleNurse)
 	do(t, ctx, chromedp.Navigate(e.srv.URL+"/login"))
 	signIn(t, ctx, "ivy", testPassword)
@@ -427,7 +431,7 @@ func TestBrowserIdleSignOut(t *testing.T) {
 	if l := location(ctx); l != e.srv.URL+"/login?reason=idle" {
 		t.Errorf("after the idle period: %s", l)
 	}
-	if msg := text(t, ctx, `.notice`); msg != "You were signed out after 2 seconds of inactivity." {
+	if msg := text(t, ctx, `.notice`); msg != "You were signed out after 3 seconds of inactivity." {
 		t.Errorf("notice %q", msg)
 	}
 	checkA11y(t, ctx, "idle sign-out")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html"
 	"net/url"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -352,4 +353,90 @@ func first(v any) any {
 		return a[0]
 	}
 	return nil
+}
+
+// Document is a signed note of a visit as the chart shows it: a signed
+// SOAP note (or an amendment of one) or an addendum.
+type Document struct {
+	Composition string // "Composition/id"
+	Version     int64
+	Title       string
+	Date        string
+	Signer      string // the legal attester
+	Note        Note   // the SOAP sections (a signed note or an amendment)
+	Addendum    string // the text of an addendum
+	Appends     string // the Composition an addendum appends
+	Replaces    string // the Composition an amendment replaces
+	ReplacedBy  string // the amendment that replaces this one, if any
+}
+
+// Documents lists the visit's signed documents, oldest first: notes,
+// amendments and addenda, each with what it appends, replaces or is
+// replaced by. The current note is the one with no ReplacedBy and no
+// Appends.
+func (s *Service) Documents(ctx context.Context, encounterID string) ([]Document, error) {
+	const op = "read notes"
+	if _, err := principal(ctx, op); err != nil {
+		return nil, err
+	}
+	enc, err := loadEncounter(ctx, s.repo, op, encounterID, false)
+	if err != nil {
+		return nil, err
+	}
+	vn, err := s.notes(ctx, s.repo, enc)
+	if err != nil {
+		return nil, err
+	}
+	all := append(append([]*doc(nil), vn.signed...), vn.addenda...)
+	out := make([]Document, 0, len(all))
+	replacedBy := map[string]string{}
+	for _, d := range all {
+		dd := Document{Composition: d.Ref(), Version: d.Version}
+		dd.Title, _ = d.Res["title"].(string)
+		dd.Date, _ = d.Res["date"].(string)
+		dd.Signer = refOf(mapOf(first(d.Res["attester"]))["party"])
+		rels, _ := d.Res["relatesTo"].([]any)
+		for _, r := range rels {
+			m := mapOf(r)
+			switch target := refOf(m["targetReference"]); m["code"] {
+			case "appends":
+				dd.Appends = target
+			case "replaces":
+				dd.Replaces = target
+				replacedBy[target] = dd.Composition
+			}
+		}
+		if dd.Appends != "" {
+			dd.Addendum = narrativeText(mapOf(first(d.Res["section"]))["text"])
+		} else {
+			dd.Note = noteOf(d.Res)
+		}
+		out = append(out, dd)
+	}
+	index := map[string]int{}
+	for i := range out {
+		out[i].ReplacedBy = replacedBy[out[i].Composition]
+		index[out[i].Composition] = i
+	}
+	// A document comes after the one it appends or replaces, even when
+	// both were signed within the same second.
+	depth := func(d Document) int {
+		n := 0
+		for seen := 0; seen < len(out); seen++ {
+			target := d.Appends + d.Replaces
+			i, ok := index[target]
+			if !ok {
+				break
+			}
+			d, n = out[i], n+1
+		}
+		return n
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Date != out[j].Date {
+			return out[i].Date < out[j].Date
+		}
+		return depth(out[i]) < depth(out[j])
+	})
+	return out, nil
 }

@@ -251,6 +251,14 @@ func wholeVisit(t *testing.T, e *env) {
 		t.Errorf("Verify after the addendum: %v", err)
 	}
 
+	docs, err := e.svc.Documents(ctx, enc)
+	if err != nil || len(docs) != 2 {
+		t.Fatalf("Documents = %+v, %v; want the note and the addendum", docs, err)
+	}
+	if docs[0].Composition != signed.Composition || docs[0].Note != note || docs[0].Signer != e.prac ||
+		docs[1].Appends != signed.Composition || docs[1].Addendum != "Rapid strep positive." {
+		t.Errorf("Documents = %+v", docs)
+	}
 	if err := e.svc.Finish(ctx, enc); err != nil {
 		t.Fatalf("Finish: %v", err)
 	}
@@ -408,6 +416,11 @@ func amend(t *testing.T, e *env) {
 	}
 	if dr, _ := e.read(am.DocumentReference); str(dr, "relatesTo", 0, "code") != "replaces" || str(dr, "status") != "current" {
 		t.Errorf("the amendment's DocumentReference: %v", dr)
+	}
+	docs, err := e.svc.Documents(ctx, enc)
+	if err != nil || len(docs) != 2 || docs[0].ReplacedBy != am.Composition || docs[1].Replaces != orig.Composition ||
+		docs[0].Note.Assessment != "Healthy adult." || docs[1].Note.Assessment != "Healthy adult; BMI 31 (obesity)." {
+		t.Errorf("Documents = %+v, %v", docs, err)
 	}
 	prov, _ := e.read(am.Provenance)
 	if str(prov, "reason", 0, "text") != "The assessment left out the raised BMI" {

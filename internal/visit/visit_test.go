@@ -215,8 +215,10 @@ func wholeVisit(t *testing.T, e *env) {
 	if got := e.apiSearch(ctx, "Encounter", url.Values{"_id": {enc}, "patient": {e.patient}}); len(got) != 1 {
 		t.Errorf("GET Encounter?_id=%s: %d, want 1", enc, len(got))
 	}
-	if got := e.search("Provenance", url.Values{"target": {signed.DocumentReference}}); len(got) != 1 {
-		t.Errorf("Provenance?target=%s: %d, want 1", signed.DocumentReference, len(got))
+	for _, target := range []string{signed.DocumentReference, signed.Composition} {
+		if got := e.apiSearch(ctx, "Provenance", url.Values{"target": {target}}); len(got) != 1 {
+			t.Errorf("GET Provenance?target=%s: %d, want 1", target, len(got))
+		}
 	}
 
 	// The signed note cannot be edited through the service.

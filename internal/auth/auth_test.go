@@ -770,6 +770,16 @@ func TestBreakGlass(t *testing.T) {
 		if p := e.svc.Principal(sess, u, []access.BreakGlass{*g}, ""); len(p.BreakGlass) != 0 {
 			t.Error("Principal kept an expired grant")
 		}
+		// Expired state is reclaimed: a code that expired a moment ago goes.
+		err = e.st.InTx(ctx, func(tx store.Tx) error {
+			return tx.PutItem(ctx, &store.Item{Kind: kindOneTime, Key: "stale", Value: []byte(`{}`), Expires: time.Now().Add(-time.Second)})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := e.svc.Purge(ctx); err != nil || n < 1 {
+			t.Errorf("Purge = %d, %v", n, err)
+		}
 	})
 }
 

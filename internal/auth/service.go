@@ -242,3 +242,17 @@ func actor(ctx context.Context) audit.Agent { return audit.AgentOf(access.From(c
 // userEntity names a user account in an audit entry. Accounts are not
 // FHIR resources: the AuditEvent view shows them by identifier.
 func userEntity(id string) audit.Entity { return audit.Entity{Type: audit.UserEntity, ID: id} }
+
+// Purge deletes the server state that has expired (ended sessions, spent
+// or stale codes, old counters and grants) and reports how many items went.
+// Reads already ignore expired items; this only reclaims their space. Run
+// it now and then (a daily job, or at start-up).
+func (s *Service) Purge(ctx context.Context) (int, error) {
+	var n int
+	err := s.st.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		n, err = tx.PurgeItems(ctx, time.Now())
+		return err
+	})
+	return n, err
+}

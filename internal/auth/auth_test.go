@@ -969,3 +969,11 @@ func TestConcurrentFailures(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkHashPassword measures the cost of one sign-in's hash with the
+// production parameters.
+func BenchmarkHashPassword(b *testing.B) {
+	for b.Loop() {
+		hashPassword(goodPassword, DefaultArgon2)
+	}
+}

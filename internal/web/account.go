@@ -159,3 +159,19 @@ func (s *server) logoutEverywhere(w http.ResponseWriter, r *http.Request) error 
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil
 }
+
+// revokeSession signs out one of the user's other sessions (another
+// computer or browser).
+func (s *server) revokeSession(w http.ResponseWriter, r *http.Request) error {
+	st := stateOf(r)
+	id := r.PathValue("id")
+	if id == st.session.ID {
+		return errs.E(errs.Invalid, "To end this session, sign out.")
+	}
+	if err := s.cfg.Auth.RevokeSession(r.Context(), st.user.ID, id); err != nil {
+		return err
+	}
+	s.flash(w, "That session is signed out.")
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	return nil
+}

@@ -18,6 +18,7 @@ type Identity interface {
 	Logout(ctx context.Context, token string) error
 	LogoutEverywhere(ctx context.Context, userID string) (int, error)
 	ListSessions(ctx context.Context, userID string) ([]*auth.Session, error)
+	RevokeSession(ctx context.Context, userID, sessionID string) error
 
 	BeginTOTP(ctx context.Context, userID string) (secret, otpauthURL string, err error)
 	ConfirmTOTP(ctx context.Context, userID, code string) ([]string, error)

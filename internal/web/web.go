@@ -135,6 +135,7 @@ func (s *server) routes() http.Handler {
 	mux.Handle("POST /account/totp", s.user(s.beginTOTP))
 	mux.Handle("POST /account/totp/confirm", s.user(s.confirmTOTP))
 	mux.Handle("POST /account/logout-everywhere", s.user(s.logoutEverywhere))
+	mux.Handle("POST /account/sessions/{id}/revoke", s.user(s.revokeSession))
 
 	mux.Handle("GET /admin/users", s.admin(s.usersPage))
 	mux.Handle("GET /admin/users/new", s.admin(s.newUserPage))

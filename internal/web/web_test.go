@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -452,7 +453,29 @@ func TestAccount(t *testing.T) {
 	other := e.browser()
 	other.login("ivy")
 
+	// Sign out the other session from this one.
+	ivy, _ := e.auth.UserByName(operator(), "ivy")
+	before, _ := e.auth.ListSessions(operator(), ivy.ID)
+	third := e.browser()
+	third.login("ivy")
+	after, _ := e.auth.ListSessions(operator(), ivy.ID)
+	var thirds string
+	for _, a := range after {
+		if !slices.ContainsFunc(before, func(b *auth.Session) bool { return b.ID == a.ID }) {
+			thirds = a.ID
+		}
+	}
+	if len(after) != 3 || thirds == "" {
+		t.Fatalf("%d sessions, then %d", len(before), len(after))
+	}
 	r := b.get("/account")
+	wantBody(t, r, `/revoke"`)
+	r = b.post("/account/sessions/"+thirds+"/revoke", url.Values{})
+	wantStatus(t, r, http.StatusSeeOther)
+	wantStatus(t, third.get("/account"), http.StatusSeeOther)
+	wantStatus(t, other.get("/account"), http.StatusOK)
+
+	r = b.get("/account")
 	wantBody(t, r, "(this session)", `data-idle-seconds="600"`)
 	r = b.post("/account/password", url.Values{"current": {"wrong wrong wrong"}, "password": {"a new long passphrase"}, "confirm": {"a new long passphrase"}})
 	wantStatus(t, r, http.StatusBadRequest)

@@ -540,3 +540,45 @@ func TestBehindProxy(t *testing.T) {
 		t.Fatalf("sessions %+v, %v", sessions, err)
 	}
 }
+
+func TestSystemAdmin(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	if _, err := e.auth.CreateUser(operator(), auth.User{Username: "root", DisplayName: "Root", SystemAdmin: true}, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	e.user("orgadmin", auth.RoleAdmin)
+	root := e.browser()
+	root.login("root")
+	root.get("/admin/users/new")
+	// A membership row with roles but no organization is refused next to it.
+	r := root.post("/admin/users", url.Values{"username": {"pat"}, "displayName": {"Pat"}, "rows": {"2"},
+		"org-0": {"Organization/north"}, "roles-0": {"physician"}, "roles-1": {"nurse"}})
+	wantStatus(t, r, http.StatusBadRequest)
+	wantBody(t, r, `id="org-1-error"`, "Name the organization")
+	r = root.post("/admin/users", url.Values{"username": {"pat"}, "displayName": {"Pat"}, "rows": {"2"},
+		"org-0": {"Organization/north"}, "roles-0": {"physician"}, "org-1": {"Organization/south"}, "roles-1": {"nurse", "admin"}})
+	wantStatus(t, r, http.StatusSeeOther)
+	pat, err := e.auth.UserByName(operator(), "pat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pat.Memberships) != 2 || pat.Memberships[1].Organization != "Organization/south" || len(pat.Memberships[1].Roles) != 2 {
+		t.Fatalf("memberships %+v", pat.Memberships)
+	}
+	// A system administrator lists everyone; an organization's
+	// administrator only its members, and cannot open the others.
+	wantBody(t, root.get("/admin/users"), ">pat<", ">orgadmin<")
+	oa := e.browser()
+	oa.login("orgadmin")
+	r = oa.get("/admin/users")
+	wantBody(t, r, ">orgadmin<")
+	if strings.Contains(r.body, ">pat<") {
+		t.Error("an organization administrator sees users of other organizations")
+	}
+	wantStatus(t, oa.get("/admin/users/"+pat.ID), http.StatusNotFound)
+	r = oa.post("/admin/users/"+pat.ID, url.Values{"displayName": {"Pat"}, "roles-0": {"admin"}})
+	wantStatus(t, r, http.StatusNotFound)
+	if p, _ := e.auth.GetUser(operator(), pat.ID); len(p.Memberships) != 2 {
+		t.Errorf("memberships changed: %+v", p.Memberships)
+	}
+}

@@ -140,6 +140,10 @@ func (s *Service) Book(ctx context.Context, b Booking) (*Appointment, error) {
 	if b.Virtual && s.virtualBase == "" {
 		return nil, errs.E(op, errs.NotSupported, "virtual visits are not set up in this clinic")
 	}
+	if err := forPatient(ctx, op, b.Patient); err != nil {
+		return nil, err
+	}
+	cctx := clinicCtx(ctx)
 	patRec, err := s.repo.Read(ctx, "Patient", patID)
 	if errs.Is(err, errs.NotFound) || errs.Is(err, errs.Gone) {
 		return nil, invalid(op, "patient", "there is no such patient")
@@ -154,11 +158,11 @@ func (s *Service) Book(ctx context.Context, b Booking) (*Appointment, error) {
 	name := PersonName(pat)
 	var out *Appointment
 	err = s.repo.InTx(ctx, func(tx *repo.Tx) error {
-		sl, err := s.takeSlot(ctx, tx, op, b.SlotID)
+		sl, err := s.takeSlot(cctx, tx, op, b.SlotID)
 		if err != nil {
 			return err
 		}
-		parts, err := s.participants(ctx, tx, sl)
+		parts, err := s.participants(cctx, tx, sl)
 		if err != nil {
 			return err
 		}
@@ -210,7 +214,11 @@ func (s *Service) Book(ctx context.Context, b Booking) (*Appointment, error) {
 
 // change reads an appointment in a transaction, lets fn change it and
 // stores the result.
-func (s *Service) change(ctx context.Context, op, id string, fn func(tx *repo.Tx, a *Appointment, res map[string]any) error) (*Appointment, error) {
+//
+// A patient user may change only the appointments of patients they act
+// for; the write (and what fn does with cctx) is the clinic's bookkeeping
+// (clinicCtx).
+func (s *Service) change(ctx context.Context, op, id string, fn func(cctx context.Context, tx *repo.Tx, a *Appointment, res map[string]any) error) (*Appointment, error) {
 	if err := principal(ctx, op); err != nil {
 		return nil, err
 	}
@@ -228,10 +236,14 @@ func (s *Service) change(ctx context.Context, op, id string, fn func(tx *repo.Tx
 			return err
 		}
 		a := appointmentOf(rec, res)
-		if err := fn(tx, a, res); err != nil {
+		if err := forPatient(ctx, op, a.Patient); err != nil {
 			return err
 		}
-		o, err := tx.Update(ctx, "Appointment", id, build(res), repo.UpdateOptions{IfMatch: rec.Version})
+		cctx := clinicCtx(ctx)
+		if err := fn(cctx, tx, a, res); err != nil {
+			return err
+		}
+		o, err := tx.Update(cctx, "Appointment", id, build(res), repo.UpdateOptions{IfMatch: rec.Version})
 		if err != nil {
 			return err
 		}
@@ -251,7 +263,10 @@ func (s *Service) change(ctx context.Context, op, id string, fn func(tx *repo.Tx
 // notice period (PatientMayCancel).
 func (s *Service) Cancel(ctx context.Context, id string, by Actor, reason string) (*Appointment, error) {
 	const op = "cancel appointment"
-	return s.change(ctx, op, id, func(tx *repo.Tx, a *Appointment, res map[string]any) error {
+	if _, ok := patientUser(ctx); ok {
+		by = ByPatient // a patient's change is always under the clinic's rules
+	}
+	return s.change(ctx, op, id, func(cctx context.Context, tx *repo.Tx, a *Appointment, res map[string]any) error {
 		if !active(a.Status) {
 			return conflict(op, fmt.Sprintf("This appointment is already %s.", statusWords(a.Status)))
 		}
@@ -265,7 +280,7 @@ func (s *Service) Cancel(ctx context.Context, id string, by Actor, reason string
 		code.Text = strings.TrimSpace(reason)
 		res["status"] = "cancelled"
 		res["cancelationReason"] = code.concept()
-		return releaseSlots(ctx, tx, a.Slots)
+		return releaseSlots(cctx, tx, a.Slots)
 	})
 }
 
@@ -274,7 +289,10 @@ func (s *Service) Cancel(ctx context.Context, id string, by Actor, reason string
 // starts.
 func (s *Service) NoShow(ctx context.Context, id string) (*Appointment, error) {
 	const op = "no-show"
-	return s.change(ctx, op, id, func(tx *repo.Tx, a *Appointment, res map[string]any) error {
+	if err := staffOnly(ctx, op); err != nil {
+		return nil, err
+	}
+	return s.change(ctx, op, id, func(_ context.Context, tx *repo.Tx, a *Appointment, res map[string]any) error {
 		if a.Status != "booked" {
 			return conflict(op, fmt.Sprintf("Only a booked appointment can be marked as missed; this one is %s.", statusWords(a.Status)))
 		}
@@ -296,7 +314,10 @@ func (s *Service) Reschedule(ctx context.Context, id, newSlotID string, by Actor
 	if err := checkID(op, "slot", newSlotID); err != nil {
 		return nil, err
 	}
-	return s.change(ctx, op, id, func(tx *repo.Tx, a *Appointment, res map[string]any) error {
+	if _, ok := patientUser(ctx); ok {
+		by = ByPatient
+	}
+	return s.change(ctx, op, id, func(cctx context.Context, tx *repo.Tx, a *Appointment, res map[string]any) error {
 		if !active(a.Status) {
 			return conflict(op, fmt.Sprintf("This appointment is %s and cannot be moved.", statusWords(a.Status)))
 		}
@@ -310,14 +331,14 @@ func (s *Service) Reschedule(ctx context.Context, id, newSlotID string, by Actor
 				return invalid(op, "slot", "The appointment is already in this time slot.")
 			}
 		}
-		if err := releaseSlots(ctx, tx, a.Slots); err != nil {
+		if err := releaseSlots(cctx, tx, a.Slots); err != nil {
 			return err
 		}
-		sl, err := s.takeSlot(ctx, tx, op, newSlotID)
+		sl, err := s.takeSlot(cctx, tx, op, newSlotID)
 		if err != nil {
 			return err
 		}
-		parts, err := s.participants(ctx, tx, sl)
+		parts, err := s.participants(cctx, tx, sl)
 		if err != nil {
 			return err
 		}
@@ -345,6 +366,9 @@ func (s *Service) Reschedule(ctx context.Context, id, newSlotID string, by Actor
 func (s *Service) CheckIn(ctx context.Context, id string) (string, error) {
 	const op = "check in"
 	if err := principal(ctx, op); err != nil {
+		return "", err
+	}
+	if err := staffOnly(ctx, op); err != nil {
 		return "", err
 	}
 	if err := checkID(op, "appointment", id); err != nil {

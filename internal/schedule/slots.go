@@ -92,6 +92,9 @@ func (s *Service) GenerateSlots(ctx context.Context, scheduleRef string, from, t
 	if err := principal(ctx, op); err != nil {
 		return 0, err
 	}
+	if err := staffOnly(ctx, op); err != nil {
+		return 0, err
+	}
 	schedID, err := checkRef(op, "schedule", scheduleRef, "Schedule")
 	if err != nil {
 		return 0, err
@@ -230,7 +233,8 @@ func (s *Service) FreeSlots(ctx context.Context, f SlotFilter, from, to time.Tim
 	p.Set("status", "free")
 	p["start"] = []string{"ge" + from.UTC().Format(time.RFC3339), "lt" + to.UTC().Format(time.RFC3339)}
 	p.Set("_sort", "start")
-	recs, err := s.all(ctx, "Slot", p)
+	// The free slots are what the clinic publishes, to patients too.
+	recs, err := s.all(clinicCtx(ctx), "Slot", p)
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +258,7 @@ func (s *Service) GetSlot(ctx context.Context, id string) (*Slot, error) {
 	if err := checkID(op, "slot", id); err != nil {
 		return nil, err
 	}
-	rec, err := s.repo.Read(ctx, "Slot", id)
+	rec, err := s.repo.Read(clinicCtx(ctx), "Slot", id)
 	if err != nil {
 		return nil, err
 	}

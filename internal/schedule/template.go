@@ -211,6 +211,9 @@ func (s *Service) CreateSchedule(ctx context.Context, spec ScheduleSpec) (string
 	if err := principal(ctx, op); err != nil {
 		return "", err
 	}
+	if err := staffOnly(ctx, op); err != nil {
+		return "", err
+	}
 	if _, err := checkRef(op, "practitioner", spec.Practitioner, "Practitioner"); err != nil {
 		return "", err
 	}
@@ -248,6 +251,9 @@ func (s *Service) CreateSchedule(ctx context.Context, spec ScheduleSpec) (string
 func (s *Service) SetTemplate(ctx context.Context, scheduleID string, t Template) error {
 	const op = "set schedule template"
 	if err := principal(ctx, op); err != nil {
+		return err
+	}
+	if err := staffOnly(ctx, op); err != nil {
 		return err
 	}
 	if err := checkID(op, "schedule", scheduleID); err != nil {

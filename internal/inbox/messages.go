@@ -209,6 +209,9 @@ func (ib *Inbox) Send(ctx context.Context, m NewMessage) (*Message, error) {
 	if utf8.RuneCountInString(m.Topic) > MaxTopicLength {
 		return nil, invalid(op, "topic", fmt.Sprintf("the subject is limited to %d characters", MaxTopicLength))
 	}
+	if err := checkPatientSender(ctx, op, m.From, m.Patient); err != nil {
+		return nil, err
+	}
 	text, err := ib.checkText(op, m.Text, len(m.Attachments))
 	if err != nil {
 		return nil, err
@@ -260,6 +263,9 @@ func (ib *Inbox) Reply(ctx context.Context, messageID, from, text string, atts [
 	}
 	orig, err := ib.message(ctx, op, messageID)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkPatientSender(ctx, op, from, orig.Patient); err != nil {
 		return nil, err
 	}
 	to := []string{orig.Sender}
@@ -550,6 +556,10 @@ func (ib *Inbox) MarkRead(ctx context.Context, threadID string, r Reader) (int, 
 	if err := r.check(op); err != nil {
 		return 0, err
 	}
+	wctx, err := readerCtx(ctx, op, r)
+	if err != nil {
+		return 0, err
+	}
 	t, err := ib.Thread(ctx, threadID)
 	if err != nil {
 		return 0, err
@@ -565,10 +575,10 @@ func (ib *Inbox) MarkRead(ctx context.Context, threadID string, r Reader) (int, 
 		return 0, nil
 	}
 	n := 0
-	err = ib.repo.InTx(ctx, func(tx *repo.Tx) error {
+	err = ib.repo.InTx(wctx, func(tx *repo.Tx) error {
 		n = 0
 		for _, id := range todo {
-			out, err := tx.Patch(ctx, "Communication", id, func(cur map[string]any) (map[string]any, error) {
+			out, err := tx.Patch(wctx, "Communication", id, func(cur map[string]any) (map[string]any, error) {
 				if _, done := cur["received"]; done {
 					return cur, nil // read meanwhile by another member of the group
 				}

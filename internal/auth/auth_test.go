@@ -10,6 +10,8 @@ import (
 	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/audit"
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir/defs"
+	"github.com/openchart/openchart/internal/fhir/validate"
 	"github.com/openchart/openchart/internal/store"
 	"github.com/openchart/openchart/internal/store/pgtest"
 	"github.com/openchart/openchart/internal/store/postgres"
@@ -176,6 +178,17 @@ func TestNoSecretsStored(t *testing.T) {
 		reset, _ := e.svc.ResetLink(e.op, u.ID, time.Hour)
 		inv, _ := e.svc.OneTime(ctx, PurposeInvite, a.ID, time.Hour)
 		secrets = append(secrets, reset, inv)
+		b, err := e.svc.Login(ctx, "boss", adminPW, Meta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets = append(secrets, b.Token)
+		if err := e.svc.Logout(ctx, b.Token); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.BreakGlass(ctx, u.ID, "p1", "patient unconscious in the ER"); err != nil {
+			t.Fatal(err)
+		}
 
 		var stored [][]byte
 		for _, kind := range []string{kindUser, kindUserID, kindSession, kindChallenge, kindThrottle, kindOneTime, kindGrant} {
@@ -203,6 +216,20 @@ func TestNoSecretsStored(t *testing.T) {
 					t.Errorf("secret %q stored in clear: %.200s", sec, b)
 				}
 			}
+		}
+		// Every entry made here reads as a valid AuditEvent.
+		v := validate.New(defs.Default(), validate.Options{})
+		kinds := map[string]bool{}
+		for _, en := range auditEntries(t, e.st) {
+			kinds[en.Interaction] = true
+			for _, is := range v.Validate(en.AuditEvent("OpenChart")) {
+				if is.Severity == "error" || is.Severity == "fatal" {
+					t.Errorf("%s entry %d: %s %v: %s", en.Interaction, en.Seq, is.Code, is.Expression, is.Diagnostics)
+				}
+			}
+		}
+		if len(kinds) != 5 {
+			t.Errorf("entries of %v, want login, login-failed, logout, permission-change and break-glass", kinds)
 		}
 		// The hashes are there instead.
 		if _, err := e.st.GetItem(ctx, kindSession, tokenKey(s.Token)); err != nil {

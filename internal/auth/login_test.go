@@ -274,3 +274,23 @@ func TestConcurrentFailures(t *testing.T) {
 		}
 	})
 }
+
+// TestRehash signs in with a hash made with weaker parameters than the
+// service's: the hash is replaced, and the password still works.
+func TestRehash(t *testing.T) {
+	onStores(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		e.user(t, physician("alice"), goodPassword)
+		stronger := New(e.st, Options{Argon2: Argon2Params{Memory: 2048, Time: 2, Threads: 1}, Now: e.clock.Now})
+		if _, err := stronger.Login(ctx, "alice", goodPassword, Meta{}); err != nil {
+			t.Fatal(err)
+		}
+		rec, _, err := stronger.userByKey(ctx, e.st, "alice")
+		if err != nil || !strings.HasPrefix(rec.Password, "$argon2id$v=19$m=2048,t=2,p=1$") {
+			t.Fatalf("hash after sign-in: %q, %v", rec.Password, err)
+		}
+		if _, err := e.svc.Login(ctx, "alice", goodPassword, Meta{}); err != nil {
+			t.Fatalf("sign-in with the new hash: %v", err)
+		}
+	})
+}

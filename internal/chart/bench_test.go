@@ -9,8 +9,9 @@ import (
 
 // BenchmarkSummary measures the server time of the summary of the largest
 // Synthea patient (3,419 resources, 2,265 of them Observations) on each
-// store, with the two query plans: one compartment search over the
-// summary's types, and one search per type run concurrently. It reports
+// store, with three query plans: two compartment searches run
+// concurrently (observations, the other types), one compartment search
+// over all the summary's types, and one search per type run concurrently. It reports
 // the p50 and p95 latency of one Summary call and the CPU time it used
 // (docs/PERFORMANCE.md):
 //
@@ -21,12 +22,12 @@ func BenchmarkSummary(b *testing.B) {
 			a := openStack(b, name)
 			loadSynthea(b, a, []string{largestPatient})
 			c := newChart(b, a, syntheaNow)
-			for _, plan := range []struct {
-				name    string
-				perType bool
-			}{{"compartment", false}, {"per-type", true}} {
-				b.Run(plan.name, func(b *testing.B) {
-					c.perType = plan.perType
+			for _, p := range []struct {
+				name string
+				plan plan
+			}{{"split", planSplit}, {"one-search", planOne}, {"per-type", planPerType}} {
+				b.Run(p.name, func(b *testing.B) {
+					c.plan = p.plan
 					ctx := operator()
 					for range 3 { // warm the caches and connections
 						if _, err := c.Summary(ctx, largestPatient); err != nil {

@@ -40,10 +40,9 @@ type Chart struct {
 	compiler *search.Compiler
 	now      func() time.Time
 	home     string
-	// perType makes the summary run one search per resource type instead
-	// of one compartment search over all of them (the benchmark compares
-	// the two plans).
-	perType bool
+	// plan is how the summary reads the compartment (the benchmark
+	// compares the plans).
+	plan plan
 	// parseAll makes the summary parse every observation instead of only
 	// the newest of each code (the tests check both give the same summary).
 	parseAll bool
@@ -82,6 +81,20 @@ func checkID(op, id string) error {
 	return nil
 }
 
+// plan is a way of reading the summary's resources.
+type plan uint8
+
+const (
+	// planSplit: two compartment searches run concurrently, one for the
+	// observations and one for the other types, so that ranking the
+	// observations overlaps with reading and parsing the rest.
+	planSplit plan = iota
+	// planOne: one compartment search over all the types.
+	planOne
+	// planPerType: one search per type, all concurrently.
+	planPerType
+)
+
 // record is one resource read for a view.
 type record struct {
 	Type string
@@ -108,7 +121,7 @@ func (c *Chart) readPatient(ctx context.Context, id string) (map[string]any, err
 // compartment reads the resources of types in the patient's compartment
 // and parses them (see compartmentRecords).
 func (c *Chart) compartment(ctx context.Context, patientID string, types []string) (records, error) {
-	recs, err := c.compartmentRecords(ctx, patientID, types)
+	recs, err := c.compartmentRecords(ctx, patientID, types, false)
 	if err != nil {
 		return nil, err
 	}
@@ -118,8 +131,8 @@ func (c *Chart) compartment(ctx context.Context, patientID string, types []strin
 // compartmentRecords reads the resources of types in the patient's
 // compartment: one search over all of them (the store's compartment
 // predicate), or, with perType, one search per type run concurrently.
-func (c *Chart) compartmentRecords(ctx context.Context, patientID string, types []string) ([]*store.Record, error) {
-	if !c.perType {
+func (c *Chart) compartmentRecords(ctx context.Context, patientID string, types []string, perType bool) ([]*store.Record, error) {
+	if !perType {
 		res, err := c.repo.Search(ctx, &store.Query{Types: types, Where: []store.Clause{search.CompartmentClause("Patient", patientID)}})
 		if err != nil {
 			return nil, err

@@ -167,13 +167,21 @@ func medication(r record, meds map[string]Concept, src *sourcer) Medication {
 
 // medicationRefs lists the Medication ids that active requests and
 // statements reference, to read them in one search.
-func medicationRefs(groups ...[]record) []string {
+func medicationRefs(reqs, stmts []record) []string {
 	var ids []string
-	for _, g := range groups {
-		for _, r := range g {
-			if id := refID(ref(obj(r.Res, "medicationReference")).Reference, "Medication"); id != "" && !slices.Contains(ids, id) {
-				ids = append(ids, id)
-			}
+	add := func(r record) {
+		if id := refID(ref(obj(r.Res, "medicationReference")).Reference, "Medication"); id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	for _, r := range reqs {
+		if activeRequest[str(r.Res, "status")] {
+			add(r)
+		}
+	}
+	for _, r := range stmts {
+		if activeStatement[str(r.Res, "status")] {
+			add(r)
 		}
 	}
 	return ids

@@ -121,6 +121,7 @@ func skipValue(data []byte, i int) (int, error) {
 func peekObservation(rec *store.Record, memo map[string]any) (Observation, bool, error) {
 	part := map[string]any{}
 	var code, category []byte
+	quantityShown := false
 	err := members(rec.JSON, func(k, raw []byte) {
 		switch string(k) { // compared, not copied
 		case "code":
@@ -132,6 +133,12 @@ func peekObservation(rec *store.Record, memo map[string]any) (Observation, bool,
 		case "status", "effectiveDateTime", "effectiveInstant", "issued":
 			if v, ok := plainString(raw); ok {
 				part[string(k)] = v
+				return
+			}
+		case "valueQuantity":
+			// A quantity with a number always shows it: no need to build it.
+			if bytes.Contains(raw, []byte(`"value":`)) {
+				quantityShown = true
 				return
 			}
 		case "component", "effectivePeriod", "dataAbsentReason", "valueSampledData", "valueAttachment":
@@ -151,7 +158,7 @@ func peekObservation(rec *store.Record, memo map[string]any) (Observation, bool,
 		return Observation{}, false, err
 	}
 	// Whether a value is shown is decided as the whole parse decides it.
-	hasValue := value(part).Text != ""
+	hasValue := quantityShown || value(part).Text != ""
 	o := Observation{ID: rec.ID, Status: str(part, "status"), Effective: effective(part)}
 	// Codes and categories repeat across a record's observations: each
 	// distinct one is parsed once.

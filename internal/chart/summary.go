@@ -116,36 +116,61 @@ func (c *Chart) Summary(ctx context.Context, patientID string) (*Summary, error)
 }
 
 // summaryRecords reads the compartment's resources of the summary's
-// types and parses them, all but the observations that are not the
-// newest of their code (peek.go).
+// types (by the Chart's plan) and parses them, all but the observations
+// that are not the newest of their code (peek.go).
 func (c *Chart) summaryRecords(ctx context.Context, patientID string) (records, error) {
-	all, err := c.compartmentRecords(ctx, patientID, summaryTypes)
+	const op = "chart summary"
+	if c.plan != planSplit {
+		all, err := c.compartmentRecords(ctx, patientID, summaryTypes, c.plan == planPerType)
+		if err != nil {
+			return nil, err
+		}
+		var obs, rest []*store.Record
+		for _, r := range all {
+			if r.Type == "Observation" {
+				obs = append(obs, r)
+			} else {
+				rest = append(rest, r)
+			}
+		}
+		if !c.parseAll {
+			if obs, err = newestObservations(obs); err != nil {
+				return nil, errs.E(op, errs.Internal, err)
+			}
+		}
+		return group(append(rest, obs...))
+	}
+	var obs, rest records
+	err := parallel(2, func(i int) error {
+		if i == 0 {
+			recs, err := c.compartmentRecords(ctx, patientID, []string{"Observation"}, false)
+			if err != nil {
+				return err
+			}
+			if !c.parseAll {
+				if recs, err = newestObservations(recs); err != nil {
+					return errs.E(op, errs.Internal, err)
+				}
+			}
+			obs, err = group(recs)
+			return err
+		}
+		var err error
+		rest, err = c.compartment(ctx, patientID, summaryTypes[:len(summaryTypes)-1]) // all but Observation, the last
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	var obs []*store.Record
-	rest := all[:0:0]
-	for _, r := range all {
-		if r.Type == "Observation" {
-			obs = append(obs, r)
-		} else {
-			rest = append(rest, r)
-		}
-	}
-	if c.parseAll {
-		return group(all)
-	}
-	if obs, err = newestObservations(obs); err != nil {
-		return nil, errs.E("chart summary", errs.Internal, err)
-	}
-	return group(append(rest, obs...))
+	rest["Observation"] = obs["Observation"]
+	return rest, nil
 }
 
-// medications reads the Medication resources that requests and statements
-// reference (Medication is outside the patient compartment), in one
+// medications reads the Medication resources that active requests and
+// statements reference (Medication is outside the patient compartment), in one
 // search by id; it returns their codes by id.
-func (c *Chart) medications(ctx context.Context, groups ...[]record) (map[string]Concept, error) {
-	ids := medicationRefs(groups...)
+func (c *Chart) medications(ctx context.Context, reqs, stmts []record) (map[string]Concept, error) {
+	ids := medicationRefs(reqs, stmts)
 	if len(ids) == 0 {
 		return nil, nil
 	}

@@ -43,15 +43,20 @@ func checkSummary(t *testing.T, c *Chart, id string, res map[string][]map[string
 		t.Fatalf("Summary: %v", err)
 	}
 	// Parsing only the newest observation of each code gives the summary
-	// that parsing all of them gives.
-	whole := *c
-	whole.parseAll = true
-	s2, err := whole.Summary(operator(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(s2, s); diff != "" {
-		t.Errorf("summary (-every observation parsed +the newest per code):\n%s", diff)
+	// that parsing all of them gives, and every query plan gives the same.
+	for _, v := range []struct {
+		plan     plan
+		parseAll bool
+	}{{planSplit, true}, {planOne, false}, {planOne, true}, {planPerType, false}} {
+		other := *c
+		other.plan, other.parseAll = v.plan, v.parseAll
+		s2, err := other.Summary(operator(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(s2, s); diff != "" {
+			t.Errorf("summary (-plan %d, every observation parsed: %v +the default):\n%s", v.plan, v.parseAll, diff)
+		}
 	}
 	pat := res["Patient"][0]
 	// Banner.

@@ -133,7 +133,11 @@ func TestLockout(t *testing.T) {
 }
 
 func TestCSRF(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	onStores(t, testCSRF)
+}
+
+func testCSRF(t *testing.T, o envOptions) {
+	e := newEnv(t, o)
 	e.user("admin1", auth.RoleAdmin)
 	b := e.browser()
 	b.login("admin1")
@@ -281,7 +285,11 @@ func TestAdminPages(t *testing.T) {
 }
 
 func TestTOTPSignIn(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	onStores(t, testTOTPSignIn)
+}
+
+func testTOTPSignIn(t *testing.T, o envOptions) {
+	e := newEnv(t, o)
 	e.user("erin", auth.RolePhysician)
 	b := e.browser()
 	b.login("erin")
@@ -328,55 +336,55 @@ func TestTOTPSignIn(t *testing.T) {
 	wantBody(t, r, "An authenticator app is set up")
 }
 
+// onStores runs a test on the embedded store and on PostgreSQL.
+func onStores(t *testing.T, test func(t *testing.T, o envOptions)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, envOptions{}) })
+	t.Run("postgres", func(t *testing.T) { test(t, envOptions{db: pgURL(t)}) })
+}
+
 func TestPatientSearch(t *testing.T) {
-	stores := map[string]func(t *testing.T) envOptions{
-		"sqlite":   func(t *testing.T) envOptions { return envOptions{} },
-		"postgres": func(t *testing.T) envOptions { return envOptions{db: pgURL(t)} },
-	}
-	for name, opts := range stores {
-		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, opts(t))
-			e.patients()
-			e.user("fay", auth.RolePhysician)
-			b := e.browser()
-			b.login("fay")
-			cases := []struct {
-				query     string
-				want, not []string
-			}{
-				{"name=mull", []string{"Müller, Zoë", "1984-03-27", "female", "MRN-1001"}, []string{"Haddad", "Müllerová"}},
-				{"name=zoe", []string{"Müller, Zoë"}, []string{"Haddad"}},
-				{"birthdate=1950-11-02", []string{"Haddad, Omar"}, []string{"Müller"}},
-				{"mrn=MRN-1001", []string{"Müller, Zoë"}, []string{"Haddad"}},
-				{"phone=555-0101", []string{"Müller, Zoë"}, []string{"Haddad"}},
-				{"name=nobody", []string{"No patient found."}, []string{"Müller", "Haddad"}},
-			}
-			for _, c := range cases {
-				r := b.get("/?" + c.query)
-				wantStatus(t, r, http.StatusOK)
-				wantBody(t, r, c.want...)
-				for _, n := range c.not {
-					if strings.Contains(r.body, n) {
-						t.Errorf("%s: found %q", c.query, n)
-					}
-				}
-				if r.header.Get("Cache-Control") != "no-store" {
-					t.Errorf("%s: Cache-Control %q", c.query, r.header.Get("Cache-Control"))
+	onStores(t, func(t *testing.T, o envOptions) {
+		e := newEnv(t, o)
+		e.patients()
+		e.user("fay", auth.RolePhysician)
+		b := e.browser()
+		b.login("fay")
+		cases := []struct {
+			query     string
+			want, not []string
+		}{
+			{"name=mull", []string{"Müller, Zoë", "1984-03-27", "female", "MRN-1001"}, []string{"Haddad", "Müllerová"}},
+			{"name=zoe", []string{"Müller, Zoë"}, []string{"Haddad"}},
+			{"birthdate=1950-11-02", []string{"Haddad, Omar"}, []string{"Müller"}},
+			{"mrn=MRN-1001", []string{"Müller, Zoë"}, []string{"Haddad"}},
+			{"phone=555-0101", []string{"Müller, Zoë"}, []string{"Haddad"}},
+			{"name=nobody", []string{"No patient found."}, []string{"Müller", "Haddad"}},
+		}
+		for _, c := range cases {
+			r := b.get("/?" + c.query)
+			wantStatus(t, r, http.StatusOK)
+			wantBody(t, r, c.want...)
+			for _, n := range c.not {
+				if strings.Contains(r.body, n) {
+					t.Errorf("%s: found %q", c.query, n)
 				}
 			}
-			r := b.get("/?birthdate=27.03.1984")
-			wantStatus(t, r, http.StatusBadRequest)
-			wantBody(t, r, `id="birthdate-error"`, "YYYY-MM-DD")
-			// The searches are in the audit trail, as fay's.
-			page, err := e.app.Repo.AuditReport(operator(), store.AuditQuery{User: "fay", Patient: "zoe"})
-			if err != nil {
-				t.Fatal(err)
+			if r.header.Get("Cache-Control") != "no-store" {
+				t.Errorf("%s: Cache-Control %q", c.query, r.header.Get("Cache-Control"))
 			}
-			if len(page.Rows) == 0 {
-				t.Error("the searches are not audited as fay's")
-			}
-		})
-	}
+		}
+		r := b.get("/?birthdate=27.03.1984")
+		wantStatus(t, r, http.StatusBadRequest)
+		wantBody(t, r, `id="birthdate-error"`, "YYYY-MM-DD")
+		// The searches are in the audit trail, as fay's.
+		page, err := e.app.Repo.AuditReport(operator(), store.AuditQuery{User: "fay", Patient: "zoe"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Rows) == 0 {
+			t.Error("the searches are not audited as fay's")
+		}
+	})
 }
 
 func TestBreakGlass(t *testing.T) {

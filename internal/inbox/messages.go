@@ -486,34 +486,10 @@ func (ib *Inbox) Threads(ctx context.Context, q ThreadQuery) (*ThreadPage, error
 			searches = append(searches, p)
 		}
 	}
-	// The latest activity of each thread, from the messages themselves.
-	latest := map[string]time.Time{}
-	for _, p := range searches {
-		recs, err := ib.search(ctx, "Communication", p, 0)
-		if err != nil {
-			return nil, err
-		}
-		for _, rec := range recs {
-			res, err := parse(rec)
-			if err != nil {
-				return nil, err
-			}
-			m := messageOf(rec, res)
-			if m.Sent.After(latest[m.Thread]) || latest[m.Thread].IsZero() {
-				latest[m.Thread] = m.Sent
-			}
-		}
+	ids, err := ib.threadsByActivity(ctx, searches)
+	if err != nil {
+		return nil, err
 	}
-	ids := make([]string, 0, len(latest))
-	for id := range latest {
-		ids = append(ids, id)
-	}
-	slices.SortFunc(ids, func(a, b string) int {
-		if c := latest[b].Compare(latest[a]); c != 0 {
-			return c
-		}
-		return strings.Compare(b, a) // server ids grow with time
-	})
 	page := &ThreadPage{}
 	if q.Offset >= len(ids) {
 		return page, nil
@@ -534,6 +510,39 @@ func (ib *Inbox) Threads(ctx context.Context, q ThreadQuery) (*ThreadPage, error
 	}
 	page.Threads = threads
 	return page, nil
+}
+
+// threadsByActivity runs the message searches and returns the ids of the
+// threads their messages belong to, latest activity first.
+func (ib *Inbox) threadsByActivity(ctx context.Context, searches []url.Values) ([]string, error) {
+	latest := map[string]time.Time{}
+	for _, p := range searches {
+		recs, err := ib.search(ctx, "Communication", p, 0)
+		if err != nil {
+			return nil, err
+		}
+		for _, rec := range recs {
+			res, err := parse(rec)
+			if err != nil {
+				return nil, err
+			}
+			m := messageOf(rec, res)
+			if last, ok := latest[m.Thread]; !ok || m.Sent.After(last) {
+				latest[m.Thread] = m.Sent
+			}
+		}
+	}
+	ids := make([]string, 0, len(latest))
+	for id := range latest {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b string) int {
+		if c := latest[b].Compare(latest[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(b, a) // server ids grow with time
+	})
+	return ids, nil
 }
 
 func cloneValues(v url.Values) url.Values {

@@ -166,35 +166,7 @@ func (s *Service) Book(ctx context.Context, b Booking) (*Appointment, error) {
 		if err != nil {
 			return err
 		}
-		patient := map[string]any{"actor": map[string]any{"reference": b.Patient}, "required": "required", "status": "accepted"}
-		if name != "" {
-			patient["actor"].(map[string]any)["display"] = name
-		}
-		res := map[string]any{
-			"resourceType": "Appointment",
-			"status":       "booked",
-			"start":        instant(sl.Start),
-			"end":          instant(sl.End),
-			"slot":         []any{ref("Slot/" + sl.ID)},
-			"created":      tx.Now().UTC().Format(time.RFC3339),
-			"participant":  append([]any{patient}, parts...),
-		}
-		st := b.ServiceType
-		if st.zero() {
-			st = sl.ServiceType
-		}
-		if !st.zero() {
-			res["serviceType"] = []any{st.concept()}
-		}
-		if r := strings.TrimSpace(b.Reason); r != "" {
-			res["reasonCode"] = []any{map[string]any{"text": r}}
-		}
-		if c := strings.TrimSpace(b.Comment); c != "" {
-			res["comment"] = c
-		}
-		if b.Virtual {
-			res["extension"] = []any{map[string]any{"url": VirtualVisitURL, "valueUrl": s.roomURL()}}
-		}
+		res := s.newAppointment(b, sl, parts, name, tx.Now())
 		o, err := tx.Create(ctx, build(res), repo.CreateOptions{})
 		if err != nil {
 			return err
@@ -210,6 +182,41 @@ func (s *Service) Book(ctx context.Context, b Booking) (*Appointment, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// newAppointment is the Appointment of a booking in slot sl.
+func (s *Service) newAppointment(b Booking, sl *Slot, parts []any, name string, now time.Time) map[string]any {
+	actor := map[string]any{"reference": b.Patient}
+	if name != "" {
+		actor["display"] = name
+	}
+	patient := map[string]any{"actor": actor, "required": "required", "status": "accepted"}
+	res := map[string]any{
+		"resourceType": "Appointment",
+		"status":       "booked",
+		"start":        instant(sl.Start),
+		"end":          instant(sl.End),
+		"slot":         []any{ref("Slot/" + sl.ID)},
+		"created":      now.UTC().Format(time.RFC3339),
+		"participant":  append([]any{patient}, parts...),
+	}
+	st := b.ServiceType
+	if st.zero() {
+		st = sl.ServiceType
+	}
+	if !st.zero() {
+		res["serviceType"] = []any{st.concept()}
+	}
+	if r := strings.TrimSpace(b.Reason); r != "" {
+		res["reasonCode"] = []any{map[string]any{"text": r}}
+	}
+	if c := strings.TrimSpace(b.Comment); c != "" {
+		res["comment"] = c
+	}
+	if b.Virtual {
+		res["extension"] = []any{map[string]any{"url": VirtualVisitURL, "valueUrl": s.roomURL()}}
+	}
+	return res
 }
 
 // change reads an appointment in a transaction, lets fn change it and

@@ -64,6 +64,7 @@ func TestScheduling(t *testing.T) {
 			t.Run("booking", func(t *testing.T) { testBooking(t, newEnv(t, cfg(t))) })
 			t.Run("concurrent", func(t *testing.T) { testConcurrent(t, newEnv(t, cfg(t))) })
 			t.Run("visit", func(t *testing.T) { testVisit(t, newEnv(t, cfg(t))) })
+			t.Run("concurrent generation", func(t *testing.T) { testConcurrentGeneration(t, newEnv(t, cfg(t))) })
 		})
 	}
 }
@@ -373,5 +374,35 @@ func testVisit(t *testing.T, e *env) {
 	// A slot that has started can no longer be booked.
 	if _, err := e.svc.Book(e.ctx, Booking{SlotID: free[0].ID, Patient: pat}); err == nil {
 		t.Errorf("booking a past slot succeeded")
+	}
+}
+
+func testConcurrentGeneration(t *testing.T, e *env) {
+	id, err := e.svc.CreateSchedule(e.ctx, ScheduleSpec{Practitioner: e.prac, Location: e.loc, Template: weekdays()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := e.clock.Now()
+	var wg sync.WaitGroup
+	created := make([]int, 3)
+	errors := make([]error, 3)
+	for i := range created {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			created[i], errors[i] = e.svc.GenerateSlots(e.ctx, "Schedule/"+id, from, from.AddDate(0, 0, 7))
+		}()
+	}
+	wg.Wait()
+	sum := 0
+	for i := range created {
+		if errors[i] != nil {
+			t.Errorf("run %d: %v", i, errors[i])
+		}
+		sum += created[i]
+	}
+	free, err := e.svc.FreeSlots(e.ctx, SlotFilter{Schedule: "Schedule/" + id}, from, from.AddDate(0, 0, 7))
+	if err != nil || len(free) != 105 || sum != 105 {
+		t.Errorf("concurrent runs created %v, %d slots exist (%v); want 105 in all", created, len(free), err)
 	}
 }

@@ -136,11 +136,12 @@ func (c *Chart) Results(ctx context.Context, patientID string, f ResultFilter) (
 		case 0:
 			_, err = c.readPatient(ctx, patientID)
 		case 1:
-			var res, err2 = c.repo.Search(ctx, q)
-			if err2 != nil {
-				return err2
+			res, err := c.repo.Search(ctx, q)
+			if err != nil {
+				return err
 			}
 			labs, err = group(res.Records)
+			return err
 		case 2:
 			others, err = c.compartment(ctx, patientID, []string{"DiagnosticReport", "Encounter", "ImagingStudy"})
 		}

@@ -53,20 +53,15 @@ func (c *Chart) Timeline(ctx context.Context, patientID string, page Page) (*Tim
 		page.Count = DefaultPage
 	}
 	page.Count = min(page.Count, MaxPage)
+	// A repeated parameter is ANDed: neither cancelled nor entered in error.
 	q, err := c.compile(op, "Encounter", url.Values{
 		"patient":    {"Patient/" + patientID},
-		"status:not": {"cancelled"},
+		"status:not": {"cancelled", "entered-in-error"},
 		"_sort":      {"-date"},
 	})
 	if err != nil {
 		return nil, err
 	}
-	// A second status:not clause: entered-in-error is excluded as well.
-	q2, err := c.compile(op, "Encounter", url.Values{"status:not": {"entered-in-error"}})
-	if err != nil {
-		return nil, err
-	}
-	q.Where = append(q.Where, q2.Where...)
 	q.Count, q.Offset, q.Total = page.Count, page.Offset, store.TotalAccurate
 	res, err := c.repo.Search(ctx, q)
 	if err != nil {

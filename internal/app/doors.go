@@ -78,6 +78,7 @@ func (a *App) Doors(ctx context.Context, cfg DoorsConfig) (*Doors, error) {
 		Logger:      cfg.Logger,
 		Secure:      cfg.Secure,
 		IdleTimeout: svc.Options().IdleTimeout,
+		TrustProxy:  cfg.TrustProxy,
 	})
 	if err != nil {
 		return nil, err

@@ -100,6 +100,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("first-start setup: %w", err)
 	}
 
+	go purgeExpired(ctx, doors.Auth, log)
+
 	if tlsConf != nil {
 		ln = tls.NewListener(ln, tlsConf)
 	}
@@ -157,4 +159,23 @@ func serveTLS(certFile, keyFile string, selfSigned bool, sf storeFlags, addr str
 		return nil, nil
 	}
 	return server.TLSConfig(certFile, keyFile)
+}
+
+// purgeExpired deletes lapsed server state (sessions, codes, tokens) now
+// and then: reads ignore it already, this reclaims the space.
+func purgeExpired(ctx context.Context, svc *auth.Service, log *slog.Logger) {
+	t := time.NewTicker(15 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := svc.Purge(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("purging expired sessions and tokens", "err", err)
+		} else if n > 0 {
+			log.Info("purged expired sessions and tokens", "items", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/repo"
 )
@@ -409,7 +410,7 @@ func (s *Service) CheckIn(ctx context.Context, id string) (string, error) {
 		if len(found.Records) > 0 {
 			encID = found.Records[0].ID
 		} else {
-			o, err := tx.Create(ctx, build(encounter(a, tx.Now())), repo.CreateOptions{})
+			o, err := tx.Create(ctx, build(encounter(a, serviceProvider(ctx), tx.Now())), repo.CreateOptions{})
 			if err != nil {
 				return err
 			}
@@ -426,8 +427,23 @@ func (s *Service) CheckIn(ctx context.Context, id string) (string, error) {
 	return encID, err
 }
 
+// serviceProvider is the organization the checking-in user acts for
+// ("Organization/id"), or "" for operators and the system. It becomes
+// Encounter.serviceProvider: the visit is that organization's care of the
+// patient (which the access policy's treatment relationship reads).
+func serviceProvider(ctx context.Context) string {
+	p := access.From(ctx)
+	if p == nil || p.Organization == "" {
+		return ""
+	}
+	if strings.Contains(p.Organization, "/") {
+		return p.Organization
+	}
+	return "Organization/" + p.Organization
+}
+
 // encounter is the Encounter of a visit that starts at now.
-func encounter(a *Appointment, now time.Time) map[string]any {
+func encounter(a *Appointment, provider string, now time.Time) map[string]any {
 	class := Code{System: actCodeSystem, Code: "AMB", Display: "ambulatory"}
 	if a.Virtual() {
 		class = Code{System: actCodeSystem, Code: "VR", Display: "virtual"}
@@ -462,6 +478,9 @@ func encounter(a *Appointment, now time.Time) map[string]any {
 	}
 	if a.Reason != "" {
 		enc["reasonCode"] = []any{map[string]any{"text": a.Reason}}
+	}
+	if provider != "" {
+		enc["serviceProvider"] = ref(provider)
 	}
 	return enc
 }

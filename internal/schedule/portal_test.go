@@ -90,8 +90,12 @@ func TestUnderThePolicy(t *testing.T) {
 				t.Errorf("patient's appointments = %d, %v", len(mineList), err)
 			}
 			// The desk checks her in.
-			if enc, err := e.svc.CheckIn(desk, today.ID); err != nil || enc == "" {
-				t.Errorf("front desk check-in: %q, %v", enc, err)
+			enc, err := e.svc.CheckIn(desk, today.ID)
+			if err != nil {
+				t.Fatalf("front desk check-in: %v", err)
+			}
+			if res := e.valid("Encounter", enc); refOf(res["serviceProvider"]) != org {
+				t.Errorf("the encounter's serviceProvider is %v, want the desk's organization %s", res["serviceProvider"], org)
 			}
 		})
 	}

@@ -115,6 +115,21 @@ func testSlots(t *testing.T, e *env) {
 	if got, _ := e.svc.FreeSlots(e.ctx, SlotFilter{Location: "Location/elsewhere"}, from, to); len(got) != 0 {
 		t.Errorf("FreeSlots at another location = %d, want 0", len(got))
 	}
+	// A new template applies to the slots generated from then on.
+	mornings := Template{TimeZone: "America/New_York", SlotMinutes: 30, Windows: []Window{{Days: []time.Weekday{time.Saturday}, Start: "09:00", End: "11:00"}}}
+	if err := e.svc.SetTemplate(e.ctx, id, mornings); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.SetTemplate(e.ctx, id, Template{TimeZone: "Nowhere/Nothing"}); !errs.Is(err, errs.Invalid) {
+		t.Errorf("SetTemplate with a bad zone: %v", err)
+	}
+	if sched, _ := e.svc.GetSchedule(e.ctx, id); fmt.Sprint(sched.Template) != fmt.Sprint(mornings) {
+		t.Errorf("template after SetTemplate = %+v", sched.Template)
+	}
+	if n, err := e.svc.GenerateSlots(e.ctx, "Schedule/"+id, from, to); err != nil || n != 4 {
+		t.Errorf("GenerateSlots with the Saturday template = %d, %v; want 4", n, err)
+	}
+	e.valid("Schedule", id)
 	if _, err := e.svc.GenerateSlots(e.ctx, "Patient/x", from, to); !errs.Is(err, errs.Invalid) {
 		t.Errorf("GenerateSlots on a patient reference: %v, want invalid", err)
 	}

@@ -18,16 +18,16 @@ import (
 	"github.com/openchart/openchart/internal/store/pgtest"
 )
 
-func stores() map[string]func(t *testing.T) app.Config {
+func stores() map[string]func(t testing.TB) app.Config {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return map[string]func(t *testing.T) app.Config{
-		"sqlite":   func(t *testing.T) app.Config { return app.Config{DataDir: t.TempDir(), Logger: quiet} },
-		"postgres": func(t *testing.T) app.Config { return app.Config{DB: pgtest.URL(t), Logger: quiet} },
+	return map[string]func(t testing.TB) app.Config{
+		"sqlite":   func(t testing.TB) app.Config { return app.Config{DataDir: t.TempDir(), Logger: quiet} },
+		"postgres": func(t testing.TB) app.Config { return app.Config{DB: pgtest.URL(t), Logger: quiet} },
 	}
 }
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	app    *app.App
 	inbox  *Inbox
@@ -37,7 +37,7 @@ type env struct {
 	pat    string // Patient of the clinic
 }
 
-func newEnv(t *testing.T, cfg app.Config) *env {
+func newEnv(t testing.TB, cfg app.Config) *env {
 	t.Helper()
 	ctx := access.With(context.Background(), &access.Principal{Kind: access.Operator, Username: "test"})
 	a, err := app.Open(ctx, cfg)

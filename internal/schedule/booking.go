@@ -92,12 +92,21 @@ func releaseSlots(ctx context.Context, tx *repo.Tx, ids []string) error {
 // participants are the Appointment's practitioner and location
 // participants, from the slot's Schedule.
 func (s *Service) participants(ctx context.Context, tx *repo.Tx, sl *Slot) ([]any, error) {
+	// A search, not a read: PostgreSQL would lock the Schedule's row and
+	// serialize every booking of the practitioner's day on it.
 	_, id, _, _ := splitRef(sl.Schedule)
-	rec, err := tx.Read(ctx, "Schedule", id)
+	q, err := s.query("Schedule", url.Values{"_id": {id}})
 	if err != nil {
-		return nil, fmt.Errorf("reading the schedule of slot %s: %w", sl.ID, err)
+		return nil, err
 	}
-	res, err := parse(rec)
+	found, err := tx.Search(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if len(found.Records) == 0 {
+		return nil, errs.E("book", errs.Conflict, fmt.Sprintf("the schedule of slot %s no longer exists", sl.ID))
+	}
+	res, err := parse(found.Records[0])
 	if err != nil {
 		return nil, err
 	}

@@ -512,12 +512,17 @@ func (ib *Inbox) Threads(ctx context.Context, q ThreadQuery) (*ThreadPage, error
 	return page, nil
 }
 
+// MaxThreadScan bounds how many of the latest messages Threads reads per
+// search to find and order the threads: older threads than those drop out
+// of the list (they stay readable by id).
+const MaxThreadScan = 2000
+
 // threadsByActivity runs the message searches and returns the ids of the
 // threads their messages belong to, latest activity first.
 func (ib *Inbox) threadsByActivity(ctx context.Context, searches []url.Values) ([]string, error) {
 	latest := map[string]time.Time{}
 	for _, p := range searches {
-		recs, err := ib.search(ctx, "Communication", p, 0)
+		recs, err := ib.search(ctx, "Communication", p, MaxThreadScan)
 		if err != nil {
 			return nil, err
 		}

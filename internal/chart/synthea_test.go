@@ -47,7 +47,7 @@ func checkSummary(t *testing.T, c *Chart, id string, res map[string][]map[string
 	for _, v := range []struct {
 		plan     plan
 		parseAll bool
-	}{{planSplit, true}, {planOne, false}, {planOne, true}, {planPerType, false}} {
+	}{{planOne, true}, {planSplit, false}, {planSplit, true}, {planPerType, false}} {
 		other := *c
 		other.plan, other.parseAll = v.plan, v.parseAll
 		s2, err := other.Summary(operator(), id)

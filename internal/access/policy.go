@@ -65,8 +65,11 @@ type Rules struct {
 	// Sensitive: may see restricted and very restricted resources.
 	Sensitive bool
 	// Proxy: acts for someone else (a RelatedPerson user), who does not see
-	// what is labelled confidential to the patient (ProxyHidden).
+	// what is labelled confidential to the patient (HiddenLabels).
 	Proxy bool
+	// Self: a patient acting for themselves, who sees their whole record,
+	// labels included.
+	Self bool
 }
 
 // RulesOf computes the rules of p at time now. A nil principal is refused.
@@ -175,6 +178,7 @@ func userRules(p *Principal, now time.Time) *Rules {
 		}
 	}
 	r.Proxy = strings.HasPrefix(p.FHIRUser, "RelatedPerson/")
+	r.Self = !r.Proxy
 	return r
 }
 
@@ -242,7 +246,12 @@ type Label struct{ System, Code string }
 // restricted (R) and very restricted (V) without the sensitive permission;
 // for proxies also what the patient asked to keep to themselves (v3-ActCode
 // PRS, "patient requested sensitivity": an adolescent's confidential care).
+//
+// A patient acting for themselves sees their own record whole.
 func (r *Rules) HiddenLabels() []Label {
+	if r.Self {
+		return nil
+	}
 	var out []Label
 	if !r.Sensitive || r.Proxy {
 		out = append(out, Label{ConfidentialitySystem, "R"}, Label{ConfidentialitySystem, "V"})

@@ -141,6 +141,12 @@ func peekObservation(rec *store.Record, memo map[string]any) (Observation, bool,
 				quantityShown = true
 				return
 			}
+		case "valueCodeableConcept":
+			// Coded values repeat ("Never smoker", "Negative"): parsed once each.
+			if v := memoized(memo, raw); v != nil {
+				part["valueCodeableConcept"] = v
+			}
+			return
 		case "component", "effectivePeriod", "dataAbsentReason", "valueSampledData", "valueAttachment":
 		default:
 			if !bytes.HasPrefix(k, []byte("value")) {

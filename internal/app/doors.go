@@ -65,7 +65,6 @@ func (a *App) Doors(ctx context.Context, cfg DoorsConfig) (*Doors, error) {
 		Auth:     svc,
 		Patients: smart.RepoPatients(a.Repo, a.Compiler),
 		BaseURL:  strings.TrimSuffix(cfg.PublicURL, "/"),
-		StyleURL: strings.TrimSuffix(cfg.PublicURL, "/") + "/static/app.css",
 		Logger:   cfg.Logger,
 	})
 	if err != nil {
@@ -89,5 +88,7 @@ func (a *App) Doors(ctx context.Context, cfg DoorsConfig) (*Doors, error) {
 		Logger:       cfg.Logger,
 		Authenticate: sm.Authenticate,
 	})
-	return &Doors{Auth: svc, SMART: sm, Web: w, OAuth: sm.Handler(), FHIR: api}, nil
+	// Browser-based SMART apps call the API from their own origin: CORS
+	// (the credentials are bearer tokens, never cookies).
+	return &Doors{Auth: svc, SMART: sm, Web: w, OAuth: sm.Handler(), FHIR: smart.CORS(api)}, nil
 }

@@ -699,6 +699,19 @@ func (e *leakEnv) frontDesk(v *viewer) {
 	}
 	e.get(v, "/Patient?_count=100")
 	e.get(v, "/Encounter?_count=100")
+	// Includes and $everything leave out the types the role may not read.
+	own := e.tr.inOrg(orgY)[0]
+	for _, target := range []string{"/Patient?_id=" + own + "&_revinclude=Observation:subject", "/Patient/" + own + "/$everything"} {
+		code, res := e.get(v, target)
+		if code != http.StatusOK || len(res) == 0 {
+			e.t.Errorf("%s: GET %s: status %d, %d resources", v.name, target, code, len(res))
+		}
+		for _, r := range res {
+			if r.typ == "Observation" || r.typ == "Condition" {
+				e.leak(v, fmt.Sprintf("GET %s returned %s/%s, a type the role may not read", target, r.typ, r.id))
+			}
+		}
+	}
 }
 
 // breakGlassAudited: the reads under the grant name it in their entries.

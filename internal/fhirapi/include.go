@@ -120,7 +120,10 @@ func (a *API) reverseInclude(ctx context.Context, inc Include, from []*store.Rec
 	}
 	q := &store.Query{Types: []string{inc.Source}, Where: []store.Clause{{Or: or}}, Count: a.maxCount}
 	res, err := a.repo.Search(ctx, q)
-	if err != nil {
+	switch {
+	case errs.Is(err, errs.Permission):
+		return nil, nil // the caller may not read inc.Source: nothing to include
+	case err != nil:
 		return nil, err
 	}
 	var out []*store.Record

@@ -115,10 +115,19 @@ func skipValue(data []byte, i int) (int, error) {
 	}
 }
 
-// peekObservation reads the members of an Observation that rank it, and
-// reports whether it has a value to show. References, narrative, meta,
-// notes and reference ranges are skipped.
-func peekObservation(rec *store.Record, memo map[string]any) (Observation, bool, error) {
+// peeker ranks the observations of one record. Codes, categories and
+// coded values repeat across a record's observations: each distinct one
+// is parsed once, and so are the rank keys of each code and category.
+type peeker struct {
+	raw  map[string]any      // parsed JSON by its bytes
+	keys map[string][]string // rank keys of the code and category
+}
+
+// peek reads the members of an Observation that rank it, and returns its
+// rank keys (nil for one entered in error or cancelled). References,
+// narrative, meta, notes, reference ranges and the values themselves are
+// skipped.
+func (pk *peeker) peek(rec *store.Record) (Date, []string, error) {
 	part := map[string]any{}
 	var code, category []byte
 	quantityShown := false
@@ -142,8 +151,7 @@ func peekObservation(rec *store.Record, memo map[string]any) (Observation, bool,
 				return
 			}
 		case "valueCodeableConcept":
-			// Coded values repeat ("Never smoker", "Negative"): parsed once each.
-			if v := memoized(memo, raw); v != nil {
+			if v := pk.parsed(raw); v != nil {
 				part["valueCodeableConcept"] = v
 			}
 			return
@@ -161,50 +169,84 @@ func peekObservation(rec *store.Record, memo map[string]any) (Observation, bool,
 		}
 	})
 	if err != nil {
-		return Observation{}, false, err
+		return Date{}, nil, err
+	}
+	if st := str(part, "status"); st == "entered-in-error" || st == "cancelled" {
+		return Date{}, nil, nil
 	}
 	// Whether a value is shown is decided as the whole parse decides it.
 	hasValue := quantityShown || value(part).Text != ""
-	o := Observation{ID: rec.ID, Status: str(part, "status"), Effective: effective(part)}
-	// Codes and categories repeat across a record's observations: each
-	// distinct one is parsed once.
-	if v := memoized(memo, code); v != nil {
-		o.Code = concept(v.(map[string]any))
+	eff := effective(part)
+	comps := objs(part, "component")
+	var keys []string
+	if hasValue || len(comps) > 0 {
+		keys = pk.mainKeys(code, category)
 	}
-	if v := memoized(memo, category); v != nil {
+	for _, comp := range comps {
+		// A component's value is read whole: components are small.
+		if value(comp).Text == "" {
+			continue
+		}
+		for _, cd := range concept(obj(comp, "code")).Codings {
+			keys = append(keys[:len(keys):len(keys)], "code:"+cd.System+"|"+cd.Code)
+		}
+	}
+	return eff, keys, nil
+}
+
+// mainKeys are the rank keys of an observation with a value or
+// components, by its code and category, with the conditions of the
+// summary's rules: every coding of its code (latestVitals), and its code
+// key among laboratory results and among social history (latestByCode).
+func (pk *peeker) mainKeys(code, category []byte) []string {
+	memoKey := string(code) + "\x00" + string(category)
+	if k, ok := pk.keys[memoKey]; ok {
+		return k
+	}
+	var o Observation
+	if v, ok := pk.parsed(code).(map[string]any); ok {
+		o.Code = concept(v)
+	}
+	if v := pk.parsed(category); v != nil {
 		for _, c := range concepts(map[string]any{"category": v}, "category") {
 			for _, cd := range c.Codings {
 				o.Category = append(o.Category, cd.Code)
 			}
 		}
 	}
-	for _, comp := range objs(part, "component") {
-		co := Observation{Code: concept(obj(comp, "code")), Effective: o.Effective}
-		// A component's value is read whole: components are small.
-		co.Value = value(comp)
-		o.Components = append(o.Components, co)
+	var keys []string
+	for _, cd := range o.Code.Codings {
+		keys = append(keys, "code:"+cd.System+"|"+cd.Code)
 	}
-	return o, hasValue, nil
+	if isLab(o) {
+		keys = append(keys, "lab:"+codeKey(o.Code))
+	}
+	if isSocial(o) {
+		keys = append(keys, "social:"+codeKey(o.Code))
+	}
+	pk.keys[memoKey] = keys
+	return keys
 }
 
-// memoized parses raw JSON once per distinct value.
-func memoized(memo map[string]any, raw []byte) any {
+// parsed parses raw JSON once per distinct value; nil for nothing or
+// what is not an object or an array.
+func (pk *peeker) parsed(raw []byte) any {
 	if len(raw) == 0 {
 		return nil
 	}
-	if v, ok := memo[string(raw)]; ok {
+	if v, ok := pk.raw[string(raw)]; ok {
 		return v
 	}
 	v, err := fhir.ParseJSON(raw, fhir.ParseOptions{})
+	switch v.(type) {
+	case map[string]any, []any:
+	default:
+		v = nil
+	}
 	if err != nil {
 		v = nil
 	}
-	if _, ok := v.(map[string]any); !ok {
-		if _, ok := v.([]any); !ok {
-			v = nil
-		}
-	}
-	memo[string(raw)] = v
+	pk.raw[string(raw)] = v
 	return v
 }
 
@@ -221,55 +263,25 @@ func plainString(raw []byte) (string, bool) {
 	return string(raw[1 : len(raw)-1]), true
 }
 
-// rankKeys are the keys under which the summary's rules pick the newest
-// observation, with the same conditions: every coding of its code (when
-// it has a value or components) and of its components' codes that have a
-// value (latestVitals), and its code key among laboratory results and
-// among social history (latestByCode).
-func rankKeys(o Observation, hasValue bool) []string {
-	var keys []string
-	if hasValue || len(o.Components) > 0 {
-		for _, cd := range o.Code.Codings {
-			keys = append(keys, "code:"+cd.System+"|"+cd.Code)
-		}
-		if isLab(o) {
-			keys = append(keys, "lab:"+codeKey(o.Code))
-		}
-		if isSocial(o) {
-			keys = append(keys, "social:"+codeKey(o.Code))
-		}
-	}
-	for _, c := range o.Components {
-		if c.HasValue() {
-			for _, cd := range c.Code.Codings {
-				keys = append(keys, "code:"+cd.System+"|"+cd.Code)
-			}
-		}
-	}
-	return keys
-}
-
 // newestObservations keeps, of the Observation records, those that are
-// the newest under one of their rank keys, leaving out those entered in
+// the newest under one of their rank keys (the latest effective time,
+// then the greater id, as newer decides), leaving out those entered in
 // error or cancelled.
 func newestObservations(recs []*store.Record) ([]*store.Record, error) {
 	type best struct {
-		o   Observation
+		eff Date
 		rec *store.Record
 	}
 	top := map[string]best{}
-	memo := map[string]any{}
+	pk := &peeker{raw: map[string]any{}, keys: map[string][]string{}}
 	for _, rec := range recs {
-		o, hasValue, err := peekObservation(rec, memo)
+		eff, keys, err := pk.peek(rec)
 		if err != nil {
 			return nil, err
 		}
-		if o.Status == "entered-in-error" || o.Status == "cancelled" {
-			continue
-		}
-		for _, k := range rankKeys(o, hasValue) {
-			if cur, ok := top[k]; !ok || newer(o, cur.o) {
-				top[k] = best{o, rec}
+		for _, k := range keys {
+			if cur, ok := top[k]; !ok || newestFirst(eff, cur.eff, cur.rec.ID, rec.ID) < 0 {
+				top[k] = best{eff, rec}
 			}
 		}
 	}

@@ -133,19 +133,37 @@ func (c *Chart) compartment(ctx context.Context, patientID string, types []strin
 // compartmentRecords reads the resources of types in the patient's
 // compartment: one search over all of them (the store's compartment
 // predicate), or, with perType, one search per type run concurrently.
+//
+// The access policy leaves out of a search the types the caller may not
+// search, but refuses a search over several types of which one is
+// restricted by a query (a SMART scope such as
+// patient/Observation.rs?category=laboratory, docs/ACCESS.md): then each
+// type is searched alone, the restriction applies to its own search, and
+// the types the caller may not read are left out, as the policy does.
 func (c *Chart) compartmentRecords(ctx context.Context, patientID string, types []string, perType bool) ([]*store.Record, error) {
+	return c.searchTypes(ctx, types, []store.Clause{search.CompartmentClause("Patient", patientID)}, perType)
+}
+
+// searchTypes runs one search over types, or one per type (see
+// compartmentRecords).
+func (c *Chart) searchTypes(ctx context.Context, types []string, where []store.Clause, perType bool) ([]*store.Record, error) {
 	if !perType {
-		res, err := c.repo.Search(ctx, &store.Query{Types: types, Where: []store.Clause{search.CompartmentClause("Patient", patientID)}})
-		if err != nil {
+		res, err := c.repo.Search(ctx, &store.Query{Types: types, Where: where})
+		switch {
+		case err == nil:
+			return res.Records, nil
+		case !errs.Is(err, errs.Permission) || len(types) == 1:
 			return nil, err
 		}
-		return res.Records, nil
 	}
 	parts := make([][]*store.Record, len(types))
 	err := parallel(len(types), func(i int) error {
-		res, err := c.repo.Search(ctx, &store.Query{Types: types[i : i+1], Where: []store.Clause{search.CompartmentClause("Patient", patientID)}})
-		if err == nil {
+		res, err := c.repo.Search(ctx, &store.Query{Types: types[i : i+1], Where: where})
+		switch {
+		case err == nil:
 			parts[i] = res.Records
+		case errs.Is(err, errs.Permission):
+			err = nil // a type the caller may not read: left out
 		}
 		return err
 	})

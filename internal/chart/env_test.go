@@ -113,7 +113,7 @@ func loadSynthea(t testing.TB, a *app.App, patients []string) {
 			}
 		}
 		b["entry"] = keep
-		out, err := a.API.ProcessBundle(context.Background(), b, "")
+		out, err := a.API.ProcessBundle(operator(), b, "")
 		if err != nil {
 			t.Fatalf("loading %s: %v", filepath.Base(f), err)
 		}
@@ -127,7 +127,7 @@ func loadSynthea(t testing.TB, a *app.App, patients []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := im.Run(context.Background(), files)
+	sum, err := im.Run(operator(), files)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func loadSynthea(t testing.TB, a *app.App, patients []string) {
 			t.Fatalf("%s: %d failed: %v", filepath.Base(f.Path), f.Failed, f.Errors)
 		}
 	}
-	if err := a.Analyze(context.Background()); err != nil {
+	if err := a.Analyze(operator()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -220,7 +220,7 @@ func loadInferno(t testing.TB, a *app.App) []map[string]any {
 			}
 			all = append(all, r)
 		}
-		if _, err := a.API.ProcessBundle(context.Background(), b, ""); err != nil {
+		if _, err := a.API.ProcessBundle(operator(), b, ""); err != nil {
 			t.Fatalf("loading %s: %v", name, err)
 		}
 	}

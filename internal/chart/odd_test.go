@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/app"
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/fhir"
@@ -186,6 +187,42 @@ func TestOddData(t *testing.T) {
 			}
 			if len(kid.Due) != 1 || kid.Due[0].Vaccine != influenza.name || len(kid.Immunizations) != 0 || kid.Banner.Age != "3 y" {
 				t.Errorf("kid: due %+v, given %+v, age %q", kid.Due, kid.Immunizations, kid.Banner.Age)
+			}
+
+			// The access policy applies: a front desk user sees the
+			// appointments and encounters, not the clinical record; a
+			// client whose scopes restrict observations to laboratory
+			// results sees those (each type is then searched alone); a
+			// user without a role sees nothing.
+			desk := access.With(context.Background(), &access.Principal{Kind: access.User, Username: "desk", Organization: "Organization/home", Roles: []string{"frontdesk"}})
+			ds, err := c.Summary(desk, "odd")
+			if err != nil {
+				t.Fatalf("front desk: %v", err)
+			}
+			if len(ds.Appointments) != 1 || len(ds.Encounters) != 1 || len(ds.Problems)+len(ds.Medications)+len(ds.Results)+len(ds.Vitals) != 0 {
+				t.Errorf("front desk summary: %d appointments, %d encounters, %d problems, %d medications, %d results, %d vitals",
+					len(ds.Appointments), len(ds.Encounters), len(ds.Problems), len(ds.Medications), len(ds.Results), len(ds.Vitals))
+			}
+			app := access.With(context.Background(), &access.Principal{Kind: access.Client, ClientID: "labs", Scopes: []string{"system/Patient.rs", "system/Condition.rs",
+				"system/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory"}})
+			as, err := c.Summary(app, "odd")
+			if err != nil {
+				t.Fatalf("restricted client: %v", err)
+			}
+			if len(as.Results) != 3 || len(as.Vitals) != 0 || len(as.Problems) != 1 || len(as.Medications) != 0 {
+				t.Errorf("restricted client summary: %d results, %d vitals, %d problems, %d medications", len(as.Results), len(as.Vitals), len(as.Problems), len(as.Medications))
+			}
+			if _, err := c.Timeline(app, "odd", Page{}); !errs.Is(err, errs.Permission) {
+				t.Errorf("timeline for a client that may not read encounters: %v, want a permission error", err)
+			}
+			app2 := access.With(context.Background(), &access.Principal{Kind: access.Client, ClientID: "labs", Scopes: []string{"system/Patient.rs", "system/Encounter.rs",
+				"system/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory"}})
+			if tl, err := c.Timeline(app2, "odd", Page{}); err != nil || len(tl.Encounters) != 1 {
+				t.Errorf("timeline for a client with restricted observations: %+v, %v", tl, err)
+			}
+			nobody := access.With(context.Background(), &access.Principal{Kind: access.User, Username: "nobody"})
+			if _, err := c.Summary(nobody, "odd"); !errs.Is(err, errs.Permission) {
+				t.Errorf("a user without a role: %v, want a permission error", err)
 			}
 
 			// Bad input and missing data are errors of their kinds.

@@ -115,11 +115,11 @@ func (c *Chart) countRecorded(ctx context.Context, encs []record) (map[string]*r
 		out[e.ID] = &recorded{diagnoses: map[string]bool{}}
 		or = append(or, store.Predicate{Param: "encounter", Kind: store.KindReference, TargetType: "Encounter", TargetID: e.ID})
 	}
-	res, err := c.repo.Search(ctx, &store.Query{Types: recordedTypes, Where: []store.Clause{{Or: or}}})
+	found, err := c.searchTypes(ctx, recordedTypes, []store.Clause{{Or: or}}, false)
 	if err != nil {
 		return nil, err
 	}
-	recs, err := group(res.Records)
+	recs, err := group(found)
 	if err != nil {
 		return nil, err
 	}

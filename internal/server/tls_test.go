@@ -17,7 +17,7 @@ import (
 func TestSelfSignedServesHTTPS(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "tls")
 	now := time.Now()
-	cert, key, created, err := server.SelfSigned(dir, []string{"localhost", "127.0.0.1"}, now)
+	_, key, created, err := server.SelfSigned(dir, []string{"localhost", "127.0.0.1"}, now)
 	if err != nil || !created {
 		t.Fatalf("first SelfSigned: created %v, err %v", created, err)
 	}
@@ -34,7 +34,7 @@ func TestSelfSignedServesHTTPS(t *testing.T) {
 	if _, _, created, _ := server.SelfSigned(dir, []string{"ehr.example"}, now.AddDate(2, 0, 0)); !created {
 		t.Error("an expired certificate should be replaced")
 	}
-	cert, key, _, err = server.SelfSigned(dir, []string{"127.0.0.1"}, now)
+	cert, key, _, err := server.SelfSigned(dir, []string{"127.0.0.1"}, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,8 +34,8 @@ const (
 	AllergiesNotRecorded = "not-recorded"
 )
 
-// Alert is a banner alert: an active Flag, or a fact the chart itself
-// raises (allergies not recorded).
+// Alert is a banner alert: an active Flag, or the allergy status the
+// chart itself states ("No known allergies", "Allergies not recorded").
 type Alert struct {
 	Text     string
 	Category string

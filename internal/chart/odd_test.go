@@ -111,8 +111,8 @@ func TestOddData(t *testing.T) {
 			if b.AllergyStatus != NoKnownAllergies || len(s.Allergies) != 0 {
 				t.Errorf("allergy status %q, %d allergies; want no known allergies", b.AllergyStatus, len(s.Allergies))
 			}
-			if len(b.Alerts) != 1 || b.Alerts[0].Text != "Fall risk" {
-				t.Errorf("alerts %+v, want the active flag only", b.Alerts)
+			if len(b.Alerts) != 2 || b.Alerts[0].Text != "Fall risk" || b.Alerts[1].Text != "No known allergies" {
+				t.Errorf("alerts %+v, want the active flag and no known allergies", b.Alerts)
 			}
 			if len(s.Problems) != 1 || s.Problems[0].ID != "c1" || len(s.Problems[0].ICD10CM) != 1 || len(s.Problems[0].SNOMED) != 1 || s.Problems[0].Onset.Text != "childhood" {
 				t.Errorf("problems %+v, want asthma only, with both codings", s.Problems)
@@ -217,7 +217,7 @@ func TestOddData(t *testing.T) {
 			}
 			app2 := access.With(context.Background(), &access.Principal{Kind: access.Client, ClientID: "labs", Scopes: []string{"system/Patient.rs", "system/Encounter.rs",
 				"system/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|laboratory"}})
-			if tl, err := c.Timeline(app2, "odd", Page{}); err != nil || len(tl.Encounters) != 1 {
+			if tl, err := c.Timeline(app2, "odd", Page{}); err != nil || len(tl.Encounters) != 1 || !tl.Encounters[0].Source.External {
 				t.Errorf("timeline for a client with restricted observations: %+v, %v", tl, err)
 			}
 			nobody := access.With(context.Background(), &access.Principal{Kind: access.User, Username: "nobody"})

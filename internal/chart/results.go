@@ -130,11 +130,12 @@ func (c *Chart) Results(ctx context.Context, patientID string, f ResultFilter) (
 	}
 	q.Count = 0 // every result: the tables are built from all of them
 	var labs, others records
+	var patient map[string]any
 	err = parallel(3, func(i int) error {
 		var err error
 		switch i {
 		case 0:
-			_, err = c.readPatient(ctx, patientID)
+			patient, err = c.readPatient(ctx, patientID)
 		case 1:
 			res, err := c.repo.Search(ctx, q)
 			if err != nil {
@@ -150,7 +151,7 @@ func (c *Chart) Results(ctx context.Context, patientID string, f ResultFilter) (
 	if err != nil {
 		return nil, err
 	}
-	src := newSourcer(c.home, nil, others["Encounter"])
+	src := newSourcer(c.home, patient, others["Encounter"])
 	inRange := func(d Date) bool {
 		return (f.Since.IsZero() || !d.Time.Before(f.Since)) && (f.Until.IsZero() || !d.Time.After(f.Until))
 	}

@@ -85,8 +85,11 @@ func (c *Chart) Summary(ctx context.Context, patientID string) (*Summary, error)
 		s.Banner.Allergies = append(s.Banner.Allergies, a.Substance.Text)
 	}
 	s.Banner.Alerts = flags(recs["Flag"], now)
-	if s.Banner.AllergyStatus == AllergiesNotRecorded {
+	switch s.Banner.AllergyStatus {
+	case AllergiesNotRecorded:
 		s.Banner.Alerts = append(s.Banner.Alerts, Alert{Text: "Allergies not recorded", Category: "allergy"})
+	case NoKnownAllergies:
+		s.Banner.Alerts = append(s.Banner.Alerts, Alert{Text: "No known allergies", Category: "allergy"})
 	}
 	s.Immunizations = given(recs["Immunization"], src)
 	s.Due = due(s.Banner, recs["Immunization"], now)

@@ -42,6 +42,9 @@ const (
 // description for assistive technology. The output depends only on its
 // inputs.
 func TrendSVG(s *Series, o SVGOptions) []byte {
+	if s == nil {
+		s = &Series{}
+	}
 	if o.Width <= 0 {
 		o.Width = 480
 	}

@@ -97,7 +97,10 @@ func TestTrendSVG(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, "trend.svg"), out, 0o644)
 	}
 
-	// Empty and single-point series still give a valid chart.
+	// No series, an empty one and a single point still give a valid chart.
+	if err := xml.Unmarshal(TrendSVG(nil, SVGOptions{}), &doc); err != nil {
+		t.Errorf("no series: %v", err)
+	}
 	for name, s := range map[string]*Series{
 		"empty":  {Name: "Glucose", Unit: "mg/dL"},
 		"single": {Name: "Glucose", Unit: "mg/dL", Points: []Point{{Time: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), Value: 5, Text: "5 mg/dL"}}},

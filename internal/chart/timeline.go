@@ -36,8 +36,9 @@ var recordedTypes = []string{"Condition", "MedicationRequest", "Observation", "P
 // start of their period), with the type, reason, provider, location and
 // period of each and the counts of the diagnoses, observations,
 // procedures and prescriptions recorded in it. Cancelled encounters are
-// left out. It runs two searches: the page of encounters, then the
-// resources of the four counted types that reference them.
+// left out. It reads the Patient and the page of encounters concurrently,
+// then searches the resources of the four counted types that reference
+// them.
 func (c *Chart) Timeline(ctx context.Context, patientID string, page Page) (*Timeline, error) {
 	const op = "chart timeline"
 	if err := principal(ctx, op); err != nil {
@@ -63,7 +64,19 @@ func (c *Chart) Timeline(ctx context.Context, patientID string, page Page) (*Tim
 		return nil, err
 	}
 	q.Count, q.Offset, q.Total = page.Count, page.Offset, store.TotalAccurate
-	res, err := c.repo.Search(ctx, q)
+	// The Patient is read too: an unknown patient is an error, not an
+	// empty record, and its managing organization marks external data.
+	var patient map[string]any
+	var res *store.Result
+	err = parallel(2, func(i int) error {
+		var err error
+		if i == 0 {
+			patient, err = c.readPatient(ctx, patientID)
+		} else {
+			res, err = c.repo.Search(ctx, q)
+		}
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -74,17 +87,13 @@ func (c *Chart) Timeline(ctx context.Context, patientID string, page Page) (*Tim
 	tl := &Timeline{Offset: page.Offset, Total: res.Total, More: res.More}
 	encs := recs["Encounter"]
 	if len(encs) == 0 {
-		// An unknown patient is an error, not an empty record.
-		if _, err := c.readPatient(ctx, patientID); err != nil {
-			return nil, err
-		}
 		return tl, nil
 	}
 	counts, err := c.countRecorded(ctx, encs)
 	if err != nil {
 		return nil, err
 	}
-	src := newSourcer(c.home, nil, encs)
+	src := newSourcer(c.home, patient, encs)
 	for _, r := range encs {
 		e := encounter(r, src)
 		n := counts[r.ID]

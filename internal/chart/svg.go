@@ -157,7 +157,7 @@ func TrendSVG(s *Series, o SVGOptions) []byte {
 			label += " (" + flagName(p.Flag) + ")"
 			abnormal[shapeOf(p.Flag)] = true
 		}
-		fmt.Fprintf(&b, `<g data-flag="%s">%s<title>%s</title></g>`, esc(p.Flag), marker(p.Flag, px, py), esc(label))
+		fmt.Fprintf(&b, `<g data-flag="%s">%s<title>%s</title></g>`, esc(p.Flag), marker(p.Flag, px, py, len(s.Points) > 40), esc(label))
 	}
 	b.WriteString(`</g>`)
 	legend(&b, abnormal, s.Range, plot, h)
@@ -167,9 +167,9 @@ func TrendSVG(s *Series, o SVGOptions) []byte {
 
 type box struct{ x0, y0, x1, y1 float64 }
 
-// marker draws a point: a circle, or for abnormal values a triangle up
-// (high), down (low) or a diamond (other).
-func marker(flag string, x, y float64) string {
+// marker draws a point: a circle (smaller when the points are many), or
+// for abnormal values a triangle up (high), down (low) or a diamond (other).
+func marker(flag string, x, y float64, small bool) string {
 	switch shapeOf(flag) {
 	case "up":
 		return fmt.Sprintf(`<path d="M%s %sL%s %sH%sZ" fill="%s"/>`, f1(x), f1(y-6), f1(x+5.5), f1(y+4), f1(x-5.5), colAbnormal)
@@ -178,7 +178,11 @@ func marker(flag string, x, y float64) string {
 	case "diamond":
 		return fmt.Sprintf(`<path d="M%s %sL%s %sL%s %sL%s %sZ" fill="%s"/>`, f1(x), f1(y-5.5), f1(x+5.5), f1(y), f1(x), f1(y+5.5), f1(x-5.5), f1(y), colAbnormal)
 	}
-	return fmt.Sprintf(`<circle cx="%s" cy="%s" r="3.5" fill="%s" stroke="#fff" stroke-width="1"/>`, f1(x), f1(y), colLine)
+	r := "3.5"
+	if small {
+		r = "2.5"
+	}
+	return fmt.Sprintf(`<circle cx="%s" cy="%s" r="%s" fill="%s" stroke="#fff" stroke-width="1"/>`, f1(x), f1(y), r, colLine)
 }
 
 func shapeOf(flag string) string {
@@ -213,7 +217,7 @@ func legend(b *bytes.Buffer, shapes map[string]bool, r Range, plot box, h float6
 	}
 	for _, sh := range []struct{ shape, flag, text string }{{"up", FlagHigh, "high"}, {"down", FlagLow, "low"}, {"diamond", FlagAbnormal, "abnormal"}} {
 		if shapes[sh.shape] {
-			item(marker(sh.flag, x+1, y), sh.text)
+			item(marker(sh.flag, x+1, y, false), sh.text)
 		}
 	}
 	b.WriteString(`</g>`)

@@ -8,9 +8,13 @@ import (
 	"strings"
 
 	"github.com/openchart/openchart/internal/auth"
+	"github.com/openchart/openchart/internal/chart"
 	"github.com/openchart/openchart/internal/fhirapi"
 	"github.com/openchart/openchart/internal/fhirapi/fhirhttp"
+	"github.com/openchart/openchart/internal/inbox"
+	"github.com/openchart/openchart/internal/schedule"
 	"github.com/openchart/openchart/internal/smart"
+	"github.com/openchart/openchart/internal/visit"
 	"github.com/openchart/openchart/internal/web"
 )
 
@@ -29,6 +33,9 @@ type DoorsConfig struct {
 	// identity service's defaults.
 	Auth   auth.Options
 	Logger *slog.Logger
+	// VirtualVisitBase is the https URL under which virtual visits get
+	// their meeting rooms; without it virtual visits cannot be booked.
+	VirtualVisitBase string
 }
 
 // Doors are the ways into a running OpenChart: the identity service, the
@@ -70,7 +77,28 @@ func (a *App) Doors(ctx context.Context, cfg DoorsConfig) (*Doors, error) {
 	if err != nil {
 		return nil, err
 	}
+	ch, err := chart.New(chart.Config{Repo: a.Repo, Compiler: a.Compiler})
+	if err != nil {
+		return nil, err
+	}
+	vs, err := visit.New(visit.Config{Repo: a.Repo, Compiler: a.Compiler})
+	if err != nil {
+		return nil, err
+	}
+	sc, err := schedule.New(schedule.Config{Repo: a.Repo, Compiler: a.Compiler, VirtualBase: cfg.VirtualVisitBase})
+	if err != nil {
+		return nil, err
+	}
+	ib, err := inbox.New(inbox.Config{Repo: a.Repo, Compiler: a.Compiler})
+	if err != nil {
+		return nil, err
+	}
 	w, err := web.New(web.Config{
+		Chart:       ch,
+		Visit:       vs,
+		Schedule:    sc,
+		Inbox:       ib,
+		Launch:      sm.NewLaunch,
 		Auth:        svc,
 		Repo:        a.Repo,
 		Search:      a.Compiler,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"strings"
@@ -84,21 +85,30 @@ type fieldView struct {
 	Required                                                bool
 }
 
-// pageNames are the templates under templates/, each rendered inside
-// layout.html.
-var pageNames = []string{"error", "login", "verify", "setup", "reset", "home", "account", "totp",
-	"recovery", "users", "user", "audit", "breakglass", "resetlink"}
-
+// loadPages parses every page under templates/ (a page's name is its path
+// there without ".html": "home", "portal/home"), each inside layout.html
+// with the shared pieces of templates/partials/ (the chart banner, ...).
 func loadPages() (map[string]*pageTemplate, error) {
-	out := map[string]*pageTemplate{}
-	for _, n := range pageNames {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html")
-		if err != nil {
-			return nil, fmt.Errorf("web: template %s: %w", n, err)
-		}
-		out[n] = &pageTemplate{t: t}
+	partials, err := fs.Glob(templateFS, "templates/partials/*.html")
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	out := map[string]*pageTemplate{}
+	err = fs.WalkDir(templateFS, "templates", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".html") ||
+			path == "templates/layout.html" || strings.HasPrefix(path, "templates/partials/") {
+			return err
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(path, "templates/"), ".html")
+		files := append([]string{"templates/layout.html"}, partials...)
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, append(files, path)...)
+		if err != nil {
+			return fmt.Errorf("web: template %s: %w", name, err)
+		}
+		out[name] = &pageTemplate{t: t}
+		return nil
+	})
+	return out, err
 }
 
 // render writes a page in the layout.

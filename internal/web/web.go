@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -12,11 +13,15 @@ import (
 	"time"
 
 	"github.com/openchart/openchart/internal/auth"
+	"github.com/openchart/openchart/internal/chart"
+	"github.com/openchart/openchart/internal/inbox"
 	"github.com/openchart/openchart/internal/repo"
+	"github.com/openchart/openchart/internal/schedule"
 	"github.com/openchart/openchart/internal/search"
+	"github.com/openchart/openchart/internal/visit"
 )
 
-//go:embed templates/*.html
+//go:embed templates
 var templateFS embed.FS
 
 //go:embed static
@@ -29,6 +34,16 @@ type Compiler interface {
 
 // Config is what the pages need.
 type Config struct {
+	// The clinical services the clinician app and the portal call (each
+	// optional: its pages answer 404 when it is absent).
+	Chart    *chart.Chart
+	Visit    *visit.Service
+	Schedule *schedule.Service
+	Inbox    *inbox.Inbox
+	// Launch starts a SMART app in the EHR launch (the authorization
+	// server's NewLaunch); optional.
+	Launch func(ctx context.Context, userID, patient, encounter string) (string, error)
+
 	// Auth is the identity service (an *auth.Service).
 	Auth Identity
 	// Repo is the Repository; every read goes through it with the
@@ -148,6 +163,12 @@ func (s *server) routes() http.Handler {
 
 	mux.Handle("GET /patients/{id}/break-glass", s.user(s.breakGlassPage))
 	mux.Handle("POST /patients/{id}/break-glass", s.user(s.breakGlassSubmit))
+
+	// The clinician app and the portal, each area in its own files.
+	s.chartRoutes(mux)  // chart.go: the chart (summary, lists, results, trends, documents)
+	s.visitRoutes(mux)  // visit.go: the visit (vitals, note, diagnoses, orders, prescribing, signing)
+	s.deskRoutes(mux)   // desk.go: registration, scheduling, the inbox
+	s.portalRoutes(mux) // portal.go: the patient portal under /portal
 
 	mux.Handle("/", s.h(func(w http.ResponseWriter, r *http.Request) error {
 		return notFound

@@ -1,0 +1,6 @@
+package web
+
+import "net/http"
+
+// chartRoutes registers the chart's pages.
+func (s *server) chartRoutes(mux *http.ServeMux) {}

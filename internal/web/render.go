@@ -32,6 +32,9 @@ type page struct {
 	Roles       []string
 	IdleSeconds int
 	Path        string
+	// Nav holds what the navigation shows beside its links (the inbox's
+	// counts); filled by navCounts (desk.go) for signed-in users.
+	Nav any
 }
 
 // Value returns a submitted form value.
@@ -119,6 +122,7 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name
 		p.CSRF = st.session.CSRF
 		p.Roles = currentRoles(st)
 		p.Admin = isAdmin(st)
+		p.Nav = s.navCounts(r)
 		if s.cfg.IdleTimeout > 0 {
 			p.IdleSeconds = int(s.cfg.IdleTimeout / time.Second)
 			if p.IdleSeconds < 1 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,12 +16,18 @@ import (
 	"time"
 
 	"github.com/openchart/openchart/internal/access"
-	"github.com/openchart/openchart/internal/app"
 	"github.com/openchart/openchart/internal/fhir"
+	"github.com/openchart/openchart/internal/fhir/defs"
+	"github.com/openchart/openchart/internal/fhir/validate"
+	"github.com/openchart/openchart/internal/fhirapi"
 	"github.com/openchart/openchart/internal/importer"
+	"github.com/openchart/openchart/internal/repo"
 	"github.com/openchart/openchart/internal/search"
 	"github.com/openchart/openchart/internal/shareddata"
+	"github.com/openchart/openchart/internal/store"
 	"github.com/openchart/openchart/internal/store/pgtest"
+	"github.com/openchart/openchart/internal/store/postgres"
+	"github.com/openchart/openchart/internal/store/sqlite"
 )
 
 // largestPatient has the most resources of synthea-120 (3,419): the
@@ -41,26 +48,78 @@ func operator() context.Context {
 // storeConfigs are the stores every test runs on.
 func storeConfigs() []string { return []string{"sqlite", "postgres"} }
 
-func openStack(t testing.TB, name string) *app.App {
-	t.Helper()
-	cfg := app.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if name == "sqlite" {
-		cfg.DataDir = t.TempDir()
-	} else {
-		cfg.DB = pgtest.URL(t)
-	}
-	a, err := app.Open(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("app.Open: %v", err)
-	}
-	t.Cleanup(func() { a.Close() })
-	return a
+// stack is the part of OpenChart the tests need, assembled as
+// internal/app assembles it (app itself is not imported: it sits above
+// the doors that use this package).
+type stack struct {
+	Store    store.Store
+	Repo     *repo.Repo
+	API      *fhirapi.API
+	Compiler *search.Compiler
 }
 
-// newChart builds the chart over an assembled stack, as the server does.
-func newChart(t testing.TB, a *app.App, now time.Time) *Chart {
+// Analyze refreshes the store's planner statistics after a load.
+func (s *stack) Analyze(ctx context.Context) error {
+	if an, ok := s.Store.(interface{ Analyze(context.Context) error }); ok {
+		return an.Analyze(ctx)
+	}
+	return nil
+}
+
+func openStack(t testing.TB, name string) *stack {
 	t.Helper()
-	c, err := New(Config{Repo: a.Repo, Compiler: search.NewCompilerFrom(a.Registry), Now: func() time.Time { return now }})
+	ctx := context.Background()
+	var st store.Store
+	var err error
+	if name == "sqlite" {
+		st, err = sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
+	} else {
+		st, err = postgres.Open(ctx, pgtest.URL(t), postgres.Options{})
+	}
+	if err != nil {
+		t.Fatalf("opening the %s store: %v", name, err)
+	}
+	t.Cleanup(func() { st.Close() })
+	d := defs.Default()
+	val := validate.New(d, validate.Options{Invariants: validate.FHIRPathInvariants(d)})
+	reg := search.CoreRegistry(d)
+	ix, err := search.NewIndexerFrom(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	comp := search.NewCompilerFrom(reg)
+	types := map[string]bool{}
+	for _, typ := range d.ResourceTypes() {
+		types[typ] = true
+	}
+	r, err := repo.New(repo.Config{Store: st, Validator: val, Indexer: ix, Criteria: criteria{comp},
+		ResourceType: func(n string) bool { return types[n] }, Layout: d, Definitions: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := fhirapi.New(fhirapi.Config{Repo: r, Defs: d, Compiler: fhirapi.NewSearchAdapter(comp), Validator: val, Indexer: ix,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Software: "OpenChart", Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &stack{Store: st, Repo: r, API: api, Compiler: comp}
+}
+
+// criteria compiles conditional criteria strictly, as internal/app does.
+type criteria struct{ c *search.Compiler }
+
+func (c criteria) Criteria(typ string, params url.Values) (*store.Query, error) {
+	compiled, err := c.c.Compile(typ, params, true)
+	if err != nil {
+		return nil, err
+	}
+	return compiled.Query, nil
+}
+
+// newChart builds the chart over the stack, as the server does.
+func newChart(t testing.TB, a *stack, now time.Time) *Chart {
+	t.Helper()
+	c, err := New(Config{Repo: a.Repo, Compiler: a.Compiler, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +136,7 @@ func syntheaFile(t testing.TB, name string) string {
 // they reference: the entries of the two information Bundles whose
 // identifiers the patients' conditional references name (loading all 778
 // of them would take most of the test's time).
-func loadSynthea(t testing.TB, a *app.App, patients []string) {
+func loadSynthea(t testing.TB, a *stack, patients []string) {
 	t.Helper()
 	dir := shareddata.Path(t, "synthea-120")
 	info, err := filepath.Glob(filepath.Join(dir, "0-*Information*.json.gz"))
@@ -195,7 +254,7 @@ func byType(res []map[string]any) map[string][]map[string]any {
 
 // loadInferno loads the US Core reference patients (85 and 355) with the
 // ids of their Bundles and returns their resources.
-func loadInferno(t testing.TB, a *app.App) []map[string]any {
+func loadInferno(t testing.TB, a *stack) []map[string]any {
 	t.Helper()
 	dir := shareddata.Path(t, "inferno")
 	var all []map[string]any

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/openchart/openchart/internal/access"
-	"github.com/openchart/openchart/internal/app"
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/repo"
@@ -79,7 +78,7 @@ func oddRecord() []string {
 	}
 }
 
-func loadOdd(t *testing.T, a *app.App) {
+func loadOdd(t *testing.T, a *stack) {
 	ctx := operator()
 	for _, js := range oddRecord() {
 		res, err := fhir.Parse([]byte(js), fhir.ParseOptions{})

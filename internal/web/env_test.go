@@ -17,8 +17,9 @@ import (
 	"github.com/openchart/openchart/internal/app"
 	"github.com/openchart/openchart/internal/auth"
 	"github.com/openchart/openchart/internal/fhir"
+	"github.com/openchart/openchart/internal/metrics"
 	"github.com/openchart/openchart/internal/repo"
-	"github.com/openchart/openchart/internal/search"
+	"github.com/openchart/openchart/internal/server"
 	"github.com/openchart/openchart/internal/store/pgtest"
 	"github.com/openchart/openchart/internal/web"
 )
@@ -33,9 +34,12 @@ type env struct {
 	t    *testing.T
 	app  *app.App
 	auth *auth.Service
-	srv  *httptest.Server
-	logs *strings.Builder
-	org  string
+	// doors are the server's doors: the FHIR API (mounted at /fhir of srv,
+	// tokens from doors.SMART), the OAuth server and the pages.
+	doors *app.Doors
+	srv   *httptest.Server
+	logs  *strings.Builder
+	org   string
 }
 
 type envOptions struct {
@@ -64,19 +68,33 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatalf("app.Open: %v", err)
 	}
 	t.Cleanup(func() { a.Close() })
-	svc := auth.New(a.Store, auth.Options{
-		Argon2:      auth.Argon2Params{Memory: 1024, Time: 1, Threads: 1}, // fast hashes for tests
-		IdleTimeout: o.idleTimeout,
-	})
+	// The doors exactly as the server assembles them, on a listener whose
+	// address is the public URL.
+	srv := httptest.NewUnstartedServer(nil)
 	logs := &strings.Builder{}
-	h, err := web.New(web.Config{Auth: svc, Repo: a.Repo, Search: search.NewCompilerFrom(a.Registry),
-		Logger: quietLogger(logs), IdleTimeout: o.idleTimeout, TrustProxy: o.trustProxy})
+	doors, err := a.Doors(ctx, app.DoorsConfig{
+		PublicURL:  "http://" + srv.Listener.Addr().String(),
+		TrustProxy: o.trustProxy,
+		Logger:     quietLogger(logs),
+		Auth: auth.Options{
+			Argon2:      auth.Argon2Params{Memory: 1024, Time: 1, Threads: 1}, // fast hashes for tests
+			IdleTimeout: o.idleTimeout,
+		},
+		VirtualVisitBase: "https://meet.example.org/openchart",
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	svc := doors.Auth
+	h, err := server.New(server.Config{FHIR: doors.FHIR, Web: doors.Web, OAuth: doors.OAuth,
+		Ready: a.Store.Ping, Metrics: metrics.New(), Logger: quietLogger(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = h.Handler()
+	srv.Start()
 	t.Cleanup(srv.Close)
-	e := &env{t: t, app: a, auth: svc, srv: srv, logs: logs, org: "Organization/clinic"}
+	e := &env{t: t, app: a, auth: svc, doors: doors, srv: srv, logs: logs, org: "Organization/clinic"}
 	return e
 }
 

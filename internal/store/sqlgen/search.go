@@ -265,6 +265,9 @@ func typedClause(c store.Clause) bool {
 			}
 			continue
 		case p.Kind == store.KindCompartment:
+			if p.Owners != nil || p.Compartment.ID == "" {
+				return false // may be a probe of the candidate, which does not confine its type
+			}
 			continue
 		}
 		if !plain(p) {
@@ -348,11 +351,14 @@ func (b *builder) pred0(r string, types []string, p *store.Predicate) (string, e
 			return b.owners(r, types, p)
 		}
 		a := b.newAlias("c")
-		s := r + ".rkey IN (SELECT " + a + ".rkey FROM idx_compartment " + a + " WHERE " + a + ".ctype = " +
-			b.arg(p.Compartment.Type)
-		if p.Compartment.ID != "" {
-			s += " AND " + a + ".cid = " + b.arg(p.Compartment.ID)
+		if p.Compartment.ID == "" {
+			// In any compartment of the type: a probe of the candidate's
+			// own rows (negated, the policy's "data of no patient").
+			return "EXISTS (SELECT 1 FROM idx_compartment " + a + " WHERE " + a + ".rkey = " + r + ".rkey AND " + a + ".ctype = " +
+				b.arg(p.Compartment.Type) + ")", nil
 		}
+		s := r + ".rkey IN (SELECT " + a + ".rkey FROM idx_compartment " + a + " WHERE " + a + ".ctype = " +
+			b.arg(p.Compartment.Type) + " AND " + a + ".cid = " + b.arg(p.Compartment.ID)
 		if len(types) > 0 {
 			s += " AND " + b.in(a+".type", types)
 		}
@@ -440,21 +446,33 @@ func (b *builder) chain(r string, types []string, p *store.Predicate) (string, e
 }
 
 // owners matches resources in the compartment of any current resource of
-// type p.Compartment.Type matching p.Owners.Where: like a chain, the owners
-// are found first and their compartments' rows looked up by owner
-// (idx_compartment_owner).
+// type p.Compartment.Type matching p.Owners.Where.
+//
+// On PostgreSQL it is a probe per candidate (the candidate's compartment
+// rows by rkey, their owners by (type, id)): the access policy adds it to
+// every query of a restricted principal, and a set of every resource of
+// every permitted owner would make the read of one resource cost the size
+// of an organization's records. SQLite re-runs the subqueries inside a
+// correlated probe for every candidate, so there the owners are found
+// first and their compartments' rows looked up by owner
+// (idx_compartment_owner), once per statement.
 func (b *builder) owners(r string, types []string, p *store.Predicate) (string, error) {
 	o, a := b.newAlias("w"), b.newAlias("c")
 	sub, err := b.filter(o, []string{p.Compartment.Type}, p.Owners.Where)
 	if err != nil {
 		return "", err
 	}
-	s := r + ".rkey IN (SELECT " + a + ".rkey FROM resources " + o + " CROSS JOIN idx_compartment " + a +
-		" WHERE " + sub + " AND " + a + ".ctype = " + b.arg(p.Compartment.Type) + " AND " + a + ".cid = " + o + ".id"
-	if len(types) > 0 {
-		s += " AND " + b.in(a+".type", types)
+	ctype := b.arg(p.Compartment.Type)
+	if _, ok := b.d.(SQLite); ok {
+		s := r + ".rkey IN (SELECT " + a + ".rkey FROM resources " + o + " CROSS JOIN idx_compartment " + a +
+			" WHERE " + sub + " AND " + a + ".ctype = " + ctype + " AND " + a + ".cid = " + o + ".id"
+		if len(types) > 0 {
+			s += " AND " + b.in(a+".type", types)
+		}
+		return s + ")", nil
 	}
-	return s + ")", nil
+	return "EXISTS (SELECT 1 FROM idx_compartment " + a + " JOIN resources " + o + " ON " + o + ".type = " + a + ".ctype AND " +
+		o + ".id = " + a + ".cid WHERE " + a + ".rkey = " + r + ".rkey AND " + a + ".ctype = " + ctype + " AND " + sub + ")", nil
 }
 
 // has matches resources referenced through p.Has.Param by a current

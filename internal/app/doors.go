@@ -99,6 +99,7 @@ func (a *App) Doors(ctx context.Context, cfg DoorsConfig) (*Doors, error) {
 		Schedule:    sc,
 		Inbox:       ib,
 		Launch:      sm.NewLaunch,
+		FHIR:        a.API,
 		Auth:        svc,
 		Repo:        a.Repo,
 		Search:      a.Compiler,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/openchart/openchart/internal/auth"
 	"github.com/openchart/openchart/internal/chart"
+	"github.com/openchart/openchart/internal/fhirapi"
 	"github.com/openchart/openchart/internal/inbox"
 	"github.com/openchart/openchart/internal/repo"
 	"github.com/openchart/openchart/internal/schedule"
@@ -43,6 +44,9 @@ type Config struct {
 	// Launch starts a SMART app in the EHR launch (the authorization
 	// server's NewLaunch); optional.
 	Launch func(ctx context.Context, userID, patient, encounter string) (string, error)
+	// FHIR is the FHIR API, called in-process (the portal's record
+	// download runs its Patient/$everything); optional.
+	FHIR *fhirapi.API
 
 	// Auth is the identity service (an *auth.Service).
 	Auth Identity

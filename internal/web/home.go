@@ -43,6 +43,11 @@ type patientRow struct {
 const maxResults = 50
 
 func (s *server) home(w http.ResponseWriter, r *http.Request) error {
+	if isPortalUser(stateOf(r).user) {
+		// Patients and proxies sign in on the same page and land here.
+		http.Redirect(w, r, "/portal", http.StatusSeeOther)
+		return nil
+	}
 	q := r.URL.Query()
 	form := url.Values{}
 	params := url.Values{}

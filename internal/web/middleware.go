@@ -120,6 +120,9 @@ func (s *server) middleware(next http.Handler) http.Handler {
 	})
 }
 
+// maxMultipart bounds a form with files.
+const maxMultipart = 32 << 20
+
 // checkCSRF returns why a state-changing request is refused, or "". The
 // form's token must equal the session's CSRF secret (signed in) or the
 // pre-sign-in cookie (signed out), compared in constant time, and the
@@ -127,6 +130,14 @@ func (s *server) middleware(next http.Handler) http.Handler {
 func (s *server) checkCSRF(r *http.Request, st *state) string {
 	if !s.sameOrigin(r) {
 		return "origin"
+	}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		// A form with files (a message's attachments): its token is one of
+		// its fields.
+		r.Body = http.MaxBytesReader(nil, r.Body, maxMultipart)
+		if err := r.ParseMultipartForm(maxMultipart); err != nil {
+			return "form"
+		}
 	}
 	if err := r.ParseForm(); err != nil {
 		return "form"

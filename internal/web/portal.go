@@ -118,6 +118,18 @@ func (s *server) patientName(ctx context.Context, id string) string {
 	if err != nil {
 		return ""
 	}
+	// The name as people write it: given names, then the family name.
+	var p patientJSON
+	if json.Unmarshal(rec.JSON, &p) == nil {
+		for _, n := range p.Name {
+			if n.Text != "" {
+				return n.Text
+			}
+			if parts := append(slices.Clone(n.Given), n.Family); strings.TrimSpace(strings.Join(parts, " ")) != "" {
+				return strings.TrimSpace(strings.Join(parts, " "))
+			}
+		}
+	}
 	return patientRowOf(rec).Name
 }
 

@@ -52,7 +52,7 @@ func portalShots(t *testing.T, ctx context.Context, name string) {
 			t.Fatal(err)
 		}
 		checkA11y(t, ctx, "portal "+name+" ("+v.suffix+")")
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
 		}
@@ -241,8 +241,8 @@ func TestBrowserPortal(t *testing.T) {
 	if _, err := e.app.Repo.Read(erin, "Patient", "zoe"); err != nil {
 		t.Fatal(err)
 	}
-	goTo(t, ctx, base+"/portal/access", "table.paccess")
-	if s := text(t, ctx, "table.paccess"); !strings.Contains(s, "alice") || !strings.Contains(s, "erin") {
+	goTo(t, ctx, base+"/portal/access", "ol.paccess")
+	if s := text(t, ctx, "ol.paccess"); !strings.Contains(s, "alice") || !strings.Contains(s, "erin") {
 		t.Errorf("access report: %q", s)
 	}
 	if s := text(t, ctx, ".pbreak"); !strings.Contains(s, "erin") || !strings.Contains(s, "Unconscious") {

@@ -291,6 +291,7 @@ func (s *server) portalSummary(w http.ResponseWriter, r *http.Request) error {
 type pAccess struct {
 	When, Who, Organization, What, Outcome, Reason string
 	BreakGlass                                     bool
+	Times                                          int // identical entries of the same minute
 }
 
 // interactionWords says what an audited interaction was, in plain words.
@@ -313,6 +314,30 @@ func (s *server) portalAccess(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var rows []pAccess
+	names := map[string]string{}
+	name := func(ref string) string {
+		if ref == "" {
+			return ""
+		}
+		if n, ok := names[ref]; ok {
+			return n
+		}
+		n := ref
+		if typ, id, ok := strings.Cut(ref, "/"); ok && validID(id) {
+			if rec, err := s.cfg.Repo.Read(r.Context(), typ, id); err == nil {
+				var res map[string]any
+				if json.Unmarshal(rec.JSON, &res) == nil {
+					if v := pStr(res, "name"); v != "" {
+						n = v
+					} else if v := patientRowOf(rec).Name; v != "" && v != "(unreadable record)" {
+						n = v
+					}
+				}
+			}
+		}
+		names[ref] = n
+		return n
+	}
 	for _, row := range pg.Rows {
 		e, err := row.Entry()
 		if err != nil {
@@ -330,7 +355,7 @@ func (s *server) portalAccess(w http.ResponseWriter, r *http.Request) error {
 			who = "App " + a.ClientID
 		}
 		if a.FHIRUser != "" {
-			who += " (" + a.FHIRUser + ")"
+			who = name(a.FHIRUser) + " (" + who + ")"
 		}
 		what := interactionWords[e.Interaction]
 		if what == "" {
@@ -349,9 +374,18 @@ func (s *server) portalAccess(w http.ResponseWriter, r *http.Request) error {
 		if e.Outcome != 0 {
 			outcome = "Refused"
 		}
-		rows = append(rows, pAccess{When: e.Recorded.UTC().Format("2006-01-02 15:04 UTC"), Who: who,
-			Organization: a.Organization, What: what, Outcome: outcome,
-			BreakGlass: a.BreakGlassPatient == pc.Patient, Reason: a.BreakGlassReason})
+		ra := pAccess{When: e.Recorded.UTC().Format("2006-01-02 15:04 UTC"), Who: who,
+			Organization: name(a.Organization), What: what, Outcome: outcome,
+			BreakGlass: a.BreakGlassPatient == pc.Patient, Reason: a.BreakGlassReason, Times: 1}
+		if n := len(rows); n > 0 {
+			last := &rows[n-1]
+			if last.When == ra.When && last.Who == ra.Who && last.Organization == ra.Organization && last.What == ra.What &&
+				last.Outcome == ra.Outcome && last.BreakGlass == ra.BreakGlass {
+				last.Times++
+				continue
+			}
+		}
+		rows = append(rows, ra)
 	}
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].BreakGlass && !rows[j].BreakGlass })
 	s.renderPortal(w, r, http.StatusOK, "portal/access", "Who viewed my record", "access", page{}, rows)

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"context"
+	"encoding/json"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -127,6 +129,7 @@ func (s *server) chartPage(key string, load chartLoader) handler {
 			}
 			return loadErr
 		}
+		s.nameOrganizations(r.Context(), v)
 		v.Banner = v.Summary.Banner
 		v.Printed = v.Summary.At
 		if key == "trend" {
@@ -300,6 +303,9 @@ func (v *chartView) Link(path string) string { return "/patients/" + v.ID + path
 
 // TrendLink is the trend page of a code.
 func (v *chartView) TrendLink(c chart.Concept) string {
+	if v.Section.Key == "print" {
+		return "" // paper has no links
+	}
 	code := trendCode(c)
 	if code == "" {
 		return ""
@@ -461,4 +467,77 @@ func (v *chartView) GroupOptions() []option {
 // ShowOptions are the results page's row filters.
 func (v *chartView) ShowOptions() []option {
 	return []option{{"all", "All results"}, {"abnormal", "Abnormal results only"}}
+}
+
+// nameOrganizations gives a name to the organizations that external items
+// name only by reference ("Organization/123"), reading each Organization
+// once with the user's principal; one that cannot be read keeps its
+// reference.
+func (s *server) nameOrganizations(ctx context.Context, v *chartView) {
+	var srcs []*chart.Source
+	add := func(src *chart.Source) {
+		if src.External && src.Organization.Display == "" && strings.HasPrefix(src.Organization.Reference, "Organization/") {
+			srcs = append(srcs, src)
+		}
+	}
+	if sm := v.Summary; sm != nil {
+		for i := range sm.Problems {
+			add(&sm.Problems[i].Source)
+		}
+		for i := range sm.Medications {
+			add(&sm.Medications[i].Source)
+		}
+		for i := range sm.Allergies {
+			add(&sm.Allergies[i].Source)
+		}
+		for i := range sm.Immunizations {
+			add(&sm.Immunizations[i].Source)
+		}
+		for i := range sm.Results {
+			add(&sm.Results[i].Source)
+		}
+		for i := range sm.Social {
+			add(&sm.Social[i].Source)
+		}
+		for i := range sm.Encounters {
+			add(&sm.Encounters[i].Source)
+		}
+	}
+	if tl := v.Timeline; tl != nil {
+		for i := range tl.Encounters {
+			add(&tl.Encounters[i].Source)
+		}
+	}
+	if res := v.Results; res != nil {
+		for g := range res.Groups {
+			for i := range res.Groups[g].Rows {
+				add(&res.Groups[g].Rows[i].Source)
+			}
+		}
+		for i := range res.Reports {
+			add(&res.Reports[i].Source)
+		}
+		for i := range res.Imaging {
+			add(&res.Imaging[i].Source)
+		}
+	}
+	names := map[string]string{}
+	for _, src := range srcs {
+		ref := src.Organization.Reference
+		name, ok := names[ref]
+		if !ok {
+			if rec, err := s.cfg.Repo.Read(ctx, "Organization", strings.TrimPrefix(ref, "Organization/")); err == nil {
+				var o struct {
+					Name string `json:"name"`
+				}
+				if json.Unmarshal(rec.JSON, &o) == nil {
+					name = o.Name
+				}
+			}
+			names[ref] = name
+		}
+		if name != "" {
+			src.Organization.Display = name
+		}
+	}
 }

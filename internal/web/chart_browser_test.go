@@ -1,11 +1,13 @@
 package web_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/openchart/openchart/internal/auth"
@@ -84,10 +86,30 @@ func TestBrowserChart(t *testing.T) {
 	if h := text(t, ctx, `main h1`); h != "Chart not found" {
 		t.Errorf("another organization's patient: %q", h)
 	}
+	// The printable summary as it comes out on paper.
+	do(t, ctx, chromedp.Navigate(base+"/patients/zoe/print"), chromedp.WaitVisible(chromedp.CSS(`.printout`)))
+	if _, err := chromedp.Run(ctx, chromedp.Legacy(mediaAction("print"))); err != nil {
+		t.Fatal(err)
+	}
+	if shown, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`getComputedStyle(document.querySelector("header.top")).display !== "none"`)); err != nil || shown {
+		t.Errorf("the navigation is printed (%v)", err)
+	}
+	screenshot(t, ctx, "chart/print-paper")
+	if _, err := chromedp.Run(ctx, chromedp.Legacy(mediaAction(""))); err != nil {
+		t.Fatal(err)
+	}
 	// A tablet in portrait.
 	if _, err := chromedp.Run(ctx, chromedp.Legacy(emulateWidth(768))); err != nil {
 		t.Fatal(err)
 	}
 	do(t, ctx, chromedp.Navigate(base+"/patients/zoe"), chromedp.WaitVisible(chromedp.CSS(`.banner`)))
 	screenshot(t, ctx, "chart/summary-tablet")
+}
+
+// mediaAction emulates a CSS media type ("print"; "" for the screen).
+type mediaAction string
+
+func (m mediaAction) Do(ctx context.Context) error {
+	_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: string(m)})
+	return err
 }

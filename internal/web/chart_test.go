@@ -49,6 +49,9 @@ func (e *env) chartRecord() {
 	e.store(`{"resourceType":"Encounter","id":"enc2","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"EMER","display":"emergency"},
 		"type":[{"text":"Emergency visit"}],"subject":{"reference":"Patient/zoe"},"period":{"start":"2023-02-10T22:00:00Z","end":"2023-02-11T03:00:00Z"},
 		"serviceProvider":{"reference":"Organization/riverside","display":"Riverside Hospital"}}`)
+	e.store(`{"resourceType":"Encounter","id":"enc3","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},
+		"type":[{"text":"Dermatology consult"}],"subject":{"reference":"Patient/zoe"},"period":{"start":"2022-06-10T10:00:00Z"},
+		"serviceProvider":{"reference":"Organization/riverside"}}`)
 	e.store(`{"resourceType":"Condition","id":"htn","clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]},
 		"category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-category","code":"problem-list-item"}]}],
 		"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"I10","display":"Essential hypertension"},{"system":"http://snomed.info/sct","code":"38341003"}],"text":"Essential hypertension"},
@@ -189,7 +192,7 @@ func TestChartPages(t *testing.T) {
 
 			r = b.get("/patients/zoe/timeline")
 			wantStatus(t, r, http.StatusOK)
-			wantText(t, r, "Encounters 1–2 of 2", "Follow-up visit", "Blood pressure check", "Dr. Ana Lee", "Emergency visit", "from Riverside Hospital")
+			wantText(t, r, "Encounters 1–3 of 3", "Follow-up visit", "Blood pressure check", "Dr. Ana Lee", "Emergency visit", "Dermatology consult (ambulatory) from Riverside Hospital")
 			if strings.Index(r.body, "Follow-up visit") > strings.Index(r.body, "Emergency visit") {
 				t.Error("the timeline is not newest first")
 			}

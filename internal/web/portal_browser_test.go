@@ -19,18 +19,18 @@ import (
 	"github.com/openchart/openchart/internal/schedule"
 )
 
-// viewport sets the tab's size: a phone (390×844, mobile) or a desktop.
-type viewport struct {
+// portalViewport sets the tab's size: a phone (390×844, mobile) or a desktop.
+type portalViewport struct {
 	w, h   int64
 	mobile bool
 }
 
 var (
-	phone   = viewport{390, 844, true}
-	desktop = viewport{1280, 900, false}
+	portalPhone   = portalViewport{390, 844, true}
+	portalDesktop = portalViewport{1280, 900, false}
 )
 
-func (v viewport) Do(ctx context.Context) error {
+func (v portalViewport) Do(ctx context.Context) error {
 	_, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
 		Width: v.w, Height: v.h, DeviceScaleFactor: 1, Mobile: v.mobile})
 	return err
@@ -46,8 +46,8 @@ func portalShots(t *testing.T, ctx context.Context, name string) {
 	}
 	for _, v := range []struct {
 		suffix string
-		vp     viewport
-	}{{"phone", phone}, {"desktop", desktop}} {
+		vp     portalViewport
+	}{{"phone", portalPhone}, {"desktop", portalDesktop}} {
 		if _, err := chromedp.Run(ctx, chromedp.Legacy(v.vp)); err != nil {
 			t.Fatal(err)
 		}
@@ -62,19 +62,19 @@ func portalShots(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
-func goTo(t *testing.T, ctx context.Context, url, sel string) {
+func portalGo(t *testing.T, ctx context.Context, url, sel string) {
 	t.Helper()
 	do(t, ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(sel)))
 }
 
-func evalJS(t *testing.T, ctx context.Context, js string) {
+func portalEval(t *testing.T, ctx context.Context, js string) {
 	t.Helper()
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](js+";0")); err != nil {
 		t.Fatalf("script: %v", err)
 	}
 }
 
-func setValue(t *testing.T, ctx context.Context, sel, v string) {
+func portalSet(t *testing.T, ctx context.Context, sel, v string) {
 	t.Helper()
 	do(t, ctx, chromedp.SetValue(chromedp.CSS(sel), v))
 }
@@ -83,16 +83,16 @@ func TestBrowserPortal(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
 	e.portalData()
-	sc, ib := e.services()
+	sc, ib := e.portalServices()
 	e.user("alice", auth.RolePhysician)
 	base := e.srv.URL
 
 	// The clinician invites Zoë.
 	doc := chrome(t)
-	goTo(t, doc, base+"/patients/zoe/invite", "#username")
+	portalGo(t, doc, base+"/patients/zoe/invite", "#username")
 	signIn(t, doc, "alice", testPassword)
 	do(t, doc, chromedp.WaitVisible(chromedp.CSS(`form[action="/patients/zoe/invite"]`)))
-	setValue(t, doc, "#username", "zoe.m")
+	portalSet(t, doc, "#username", "zoe.m")
 	portalShots(t, doc, "invite")
 	click(t, doc, `form[action="/patients/zoe/invite"] button`)
 	code := strings.TrimSpace(text(t, doc, "#invite-code"))
@@ -101,24 +101,24 @@ func TestBrowserPortal(t *testing.T) {
 	// Zoë activates her account and signs in.
 	ctx := chrome(t)
 	base2 := base
-	goTo(t, ctx, base2+"/portal", "#username")
+	portalGo(t, ctx, base2+"/portal", "#username")
 	if l := location(ctx); !strings.Contains(l, "/login?next=%2Fportal") {
 		t.Errorf("the portal signed out went to %s", l)
 	}
-	goTo(t, ctx, base+"/portal/activate", "#code")
-	setValue(t, ctx, "#username", "zoe.m")
-	setValue(t, ctx, "#code", code)
-	setValue(t, ctx, "#birthdate", "1984-03-02") // wrong
-	setValue(t, ctx, "#password", testPassword)
-	setValue(t, ctx, "#confirm", testPassword)
+	portalGo(t, ctx, base+"/portal/activate", "#code")
+	portalSet(t, ctx, "#username", "zoe.m")
+	portalSet(t, ctx, "#code", code)
+	portalSet(t, ctx, "#birthdate", "1984-03-02") // wrong
+	portalSet(t, ctx, "#password", testPassword)
+	portalSet(t, ctx, "#confirm", testPassword)
 	click(t, ctx, `form[action="/portal/activate"] button`)
 	if msg := text(t, ctx, "#form-error"); !strings.Contains(msg, "does not match") {
 		t.Errorf("a wrong birth date: %q", msg)
 	}
 	portalShots(t, ctx, "activate-error")
-	setValue(t, ctx, "#birthdate", "1984-03-27")
-	setValue(t, ctx, "#password", testPassword)
-	setValue(t, ctx, "#confirm", testPassword)
+	portalSet(t, ctx, "#birthdate", "1984-03-27")
+	portalSet(t, ctx, "#password", testPassword)
+	portalSet(t, ctx, "#confirm", testPassword)
 	click(t, ctx, `form[action="/portal/activate"] button`)
 	signIn(t, ctx, "zoe.m", testPassword)
 	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`.pcards`)))
@@ -128,7 +128,7 @@ func TestBrowserPortal(t *testing.T) {
 	portalShots(t, ctx, "home")
 
 	// A lab result with its explanation and trend chart.
-	goTo(t, ctx, base+"/portal/results", "table")
+	portalGo(t, ctx, base+"/portal/results", "table")
 	portalShots(t, ctx, "results")
 	click(t, ctx, `a[href="/portal/results/glu3"]`)
 	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`figure.ptrend svg`)))
@@ -136,26 +136,26 @@ func TestBrowserPortal(t *testing.T) {
 		t.Errorf("meaning %q", m)
 	}
 	portalShots(t, ctx, "result")
-	goTo(t, ctx, base+"/portal/health", "#h-problems")
+	portalGo(t, ctx, base+"/portal/health", "#h-problems")
 	portalShots(t, ctx, "health")
 
 	// A message to the care team; the clinic replies; the reply shows.
-	goTo(t, ctx, base+"/portal/messages", "#topic")
+	portalGo(t, ctx, base+"/portal/messages", "#topic")
 	portalShots(t, ctx, "messages")
-	setValue(t, ctx, "#topic", "My glucose")
-	setValue(t, ctx, "#text", "Is 130 a worry?")
+	portalSet(t, ctx, "#topic", "My glucose")
+	portalSet(t, ctx, "#text", "Is 130 a worry?")
 	click(t, ctx, `form[action="/portal/messages"] button`)
 	thread := strings.TrimPrefix(location(ctx), base+"/portal/messages/")
 	staff := access.With(context.Background(), &access.Principal{Kind: access.User, Username: "alice", FHIRUser: "Practitioner/doc",
 		Organization: "Organization/clinic", Roles: []string{auth.RolePhysician}})
-	th, err := ib.Threads(staff, inboxQuery("Organization/clinic"))
+	th, err := ib.Threads(staff, portalInboxQuery("Organization/clinic"))
 	if err != nil || len(th.Threads) != 1 || th.Threads[0].ID != thread {
 		t.Fatalf("the clinic's inbox: %v %v", th, err)
 	}
 	if _, err := ib.Reply(staff, thread, "Practitioner/doc", "A little high; let us recheck it next week.", nil); err != nil {
 		t.Fatal(err)
 	}
-	goTo(t, ctx, base+"/portal/messages", ".pthreads")
+	portalGo(t, ctx, base+"/portal/messages", ".pthreads")
 	if s := text(t, ctx, ".pthreads"); !strings.Contains(s, "1 unread") {
 		t.Errorf("threads: %q", s)
 	}
@@ -166,14 +166,14 @@ func TestBrowserPortal(t *testing.T) {
 	portalShots(t, ctx, "thread")
 
 	// Booking an open slot puts it on the practitioner's day.
-	goTo(t, ctx, base+"/portal/appointments", "#slot")
+	portalGo(t, ctx, base+"/portal/appointments", "#slot")
 	var slotID string
-	evalJS(t, ctx, `document.querySelector("#slot").selectedIndex = 1`)
+	portalEval(t, ctx, `document.querySelector("#slot").selectedIndex = 1`)
 	slotID, err = chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#slot").value`))
 	if err != nil || slotID == "" {
 		t.Fatalf("no slot: %v", err)
 	}
-	setValue(t, ctx, "#reason", "Recheck glucose")
+	portalSet(t, ctx, "#reason", "Recheck glucose")
 	click(t, ctx, `form[action="/portal/appointments"] button`)
 	portalShots(t, ctx, "appointments")
 	slot, err := sc.GetSlot(operator(), slotID)
@@ -195,7 +195,7 @@ func TestBrowserPortal(t *testing.T) {
 	}
 
 	// The download is a Bundle that passes $validate.
-	goTo(t, ctx, base+"/portal/data", `a[href="/portal/data/record.json"]`)
+	portalGo(t, ctx, base+"/portal/data", `a[href="/portal/data/record.json"]`)
 	body, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch("/portal/data/record.json").then(r => r.text())`, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatal(err)
@@ -221,7 +221,7 @@ func TestBrowserPortal(t *testing.T) {
 	if _, err := e.app.Repo.Read(other, "Observation", "glu3"); err == nil {
 		t.Fatal("the other organization reads the record before the share")
 	}
-	setValue(t, ctx, "#organization", "other")
+	portalSet(t, ctx, "#organization", "other")
 	click(t, ctx, `form[action="/portal/data/shares"] button`)
 	if _, err := e.app.Repo.Read(other, "Observation", "glu3"); err != nil {
 		t.Errorf("after sharing: %v", err)
@@ -231,7 +231,7 @@ func TestBrowserPortal(t *testing.T) {
 	if _, err := e.app.Repo.Read(other, "Observation", "glu3"); err == nil {
 		t.Error("the other organization reads the record after the revocation")
 	}
-	goTo(t, ctx, base+"/portal/data/summary", "h1")
+	portalGo(t, ctx, base+"/portal/data/summary", "h1")
 	portalShots(t, ctx, "summary")
 
 	// Who viewed my record: the clinician, and an emergency access flagged.
@@ -241,7 +241,7 @@ func TestBrowserPortal(t *testing.T) {
 	if _, err := e.app.Repo.Read(erin, "Patient", "zoe"); err != nil {
 		t.Fatal(err)
 	}
-	goTo(t, ctx, base+"/portal/access", "ol.paccess")
+	portalGo(t, ctx, base+"/portal/access", "ol.paccess")
 	if s := text(t, ctx, "ol.paccess"); !strings.Contains(s, "alice") || !strings.Contains(s, "erin") {
 		t.Errorf("access report: %q", s)
 	}
@@ -249,26 +249,26 @@ func TestBrowserPortal(t *testing.T) {
 		t.Errorf("emergency access: %q", s)
 	}
 	portalShots(t, ctx, "access")
-	goTo(t, ctx, base+"/portal/account", "#h-sess")
+	portalGo(t, ctx, base+"/portal/account", "#h-sess")
 	portalShots(t, ctx, "account")
 
 	// URL tampering: other patients' ids in URLs and in form fields.
 	for _, path := range []string{"/portal/results/omar-glu", "/portal/messages/omar", "/portal/results/kid-asthma"} {
-		goTo(t, ctx, base+path, "h1")
+		portalGo(t, ctx, base+path, "h1")
 		if h := text(t, ctx, "h1"); h != "Not found" {
 			t.Errorf("%s: %q", path, h)
 		}
 	}
 	portalShots(t, ctx, "not-found")
-	goTo(t, ctx, base+"/portal/appointments", `form[action="/portal/appointments"]`)
-	evalJS(t, ctx, `(() => { const s = document.querySelector("#slot");
+	portalGo(t, ctx, base+"/portal/appointments", `form[action="/portal/appointments"]`)
+	portalEval(t, ctx, `(() => { const s = document.querySelector("#slot");
 		s.add(new Option("forged", "no-such-slot")); s.value = "no-such-slot"; })()`)
 	click(t, ctx, `form[action="/portal/appointments"] button`)
 	if s := text(t, ctx, "#slot-error"); !strings.Contains(s, "cannot be booked") {
 		t.Errorf("a forged slot: %q", s)
 	}
 	// A forged patient in the proxy's switch form.
-	evalJS(t, ctx, `(() => { const f = document.createElement("form"); f.method = "post"; f.action = "/portal/patient";
+	portalEval(t, ctx, `(() => { const f = document.createElement("form"); f.method = "post"; f.action = "/portal/patient";
 		f.innerHTML = '<input name="csrf" value="' + document.querySelector('input[name=csrf]').value + '"><input name="patient" value="omar">';
 		document.body.append(f); f.submit(); })()`)
 	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`h1`)))
@@ -280,17 +280,17 @@ func TestBrowserPortal(t *testing.T) {
 	// A parent acting for a child: the record without the confidential item.
 	docB := e.browser()
 	docB.login("alice")
-	code = invite(t, docB, "kid", "anna.m", "parent")
+	code = portalInvite(t, docB, "kid", "anna.m", "parent")
 	pctx := chrome(t)
-	goTo(t, pctx, base+"/portal/activate", "#code")
-	setValue(t, pctx, "#username", "anna.m")
-	setValue(t, pctx, "#code", code)
-	setValue(t, pctx, "#birthdate", "2011-05-05")
-	setValue(t, pctx, "#password", testPassword)
-	setValue(t, pctx, "#confirm", testPassword)
+	portalGo(t, pctx, base+"/portal/activate", "#code")
+	portalSet(t, pctx, "#username", "anna.m")
+	portalSet(t, pctx, "#code", code)
+	portalSet(t, pctx, "#birthdate", "2011-05-05")
+	portalSet(t, pctx, "#password", testPassword)
+	portalSet(t, pctx, "#confirm", testPassword)
 	click(t, pctx, `form[action="/portal/activate"] button`)
 	signIn(t, pctx, "anna.m", testPassword)
-	goTo(t, pctx, base+"/portal/health", "#h-problems")
+	portalGo(t, pctx, base+"/portal/health", "#h-problems")
 	s := text(t, pctx, "main")
 	if !strings.Contains(s, "Asthma") || strings.Contains(s, "Confidential counselling") {
 		t.Errorf("the proxy's view: %q", s)
@@ -298,7 +298,7 @@ func TestBrowserPortal(t *testing.T) {
 	portalShots(t, pctx, "proxy-health")
 }
 
-// inboxQuery lists the threads of a shared inbox.
-func inboxQuery(group string) inbox.ThreadQuery {
+// portalInboxQuery lists the threads of a shared inbox.
+func portalInboxQuery(group string) inbox.ThreadQuery {
 	return inbox.ThreadQuery{Reader: inbox.Reader{User: "Practitioner/doc", Groups: []string{group}}}
 }

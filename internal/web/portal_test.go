@@ -17,8 +17,8 @@ import (
 	"github.com/openchart/openchart/internal/schedule"
 )
 
-// put stores a resource as the test operator.
-func (e *env) put(js string) {
+// portalPut stores a resource as the test operator.
+func (e *env) portalPut(js string) {
 	e.t.Helper()
 	res, err := fhir.Parse([]byte(js), fhir.ParseOptions{})
 	if err != nil {
@@ -29,9 +29,9 @@ func (e *env) put(js string) {
 	}
 }
 
-// services are the scheduling and inbox services over the test stack
+// portalServices are the scheduling and inbox services over the test stack
 // (the same store the pages use).
-func (e *env) services() (*schedule.Service, *inbox.Inbox) {
+func (e *env) portalServices() (*schedule.Service, *inbox.Inbox) {
 	e.t.Helper()
 	sc, err := schedule.New(schedule.Config{Repo: e.app.Repo, Compiler: e.app.Compiler})
 	if err != nil {
@@ -51,7 +51,7 @@ func (e *env) portalData() (slots int) {
 	e.t.Helper()
 	e.patients()
 	obs := func(id, patient, day, value, flag string) {
-		e.put(`{"resourceType":"Observation","id":"` + id + `","status":"final",
+		e.portalPut(`{"resourceType":"Observation","id":"` + id + `","status":"final",
 			"category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],
 			"code":{"coding":[{"system":"http://loinc.org","code":"2345-7","display":"Glucose [Mass/volume] in Serum or Plasma"}],"text":"Glucose"},
 			"subject":{"reference":"Patient/` + patient + `"},"effectiveDateTime":"` + day + `T08:00:00Z",
@@ -64,20 +64,20 @@ func (e *env) portalData() (slots int) {
 	obs("glu2", "zoe", now.AddDate(0, -6, 0).Format("2006-01-02"), "97", "N")
 	obs("glu3", "zoe", now.AddDate(0, 0, -3).Format("2006-01-02"), "130", "H")
 	obs("omar-glu", "omar", now.AddDate(0, 0, -3).Format("2006-01-02"), "90", "N")
-	e.put(`{"resourceType":"Patient","id":"kid","managingOrganization":{"reference":"Organization/clinic"},"name":[{"family":"Müller","given":["Mia"]}],"gender":"female","birthDate":"2011-05-05"}`)
-	e.put(`{"resourceType":"RelatedPerson","id":"parent","patient":{"reference":"Patient/kid"},"name":[{"family":"Müller","given":["Anna"]}],
+	e.portalPut(`{"resourceType":"Patient","id":"kid","managingOrganization":{"reference":"Organization/clinic"},"name":[{"family":"Müller","given":["Mia"]}],"gender":"female","birthDate":"2011-05-05"}`)
+	e.portalPut(`{"resourceType":"RelatedPerson","id":"parent","patient":{"reference":"Patient/kid"},"name":[{"family":"Müller","given":["Anna"]}],
 		"relationship":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-RoleCode","code":"MTH"}]}]}`)
-	e.put(`{"resourceType":"Condition","id":"kid-asthma","subject":{"reference":"Patient/kid"},"code":{"text":"Asthma"},
+	e.portalPut(`{"resourceType":"Condition","id":"kid-asthma","subject":{"reference":"Patient/kid"},"code":{"text":"Asthma"},
 		"category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-category","code":"problem-list-item"}]}],
 		"clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]}}`)
-	e.put(`{"resourceType":"Condition","id":"kid-private","meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"PRS"}]},
+	e.portalPut(`{"resourceType":"Condition","id":"kid-private","meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"PRS"}]},
 		"subject":{"reference":"Patient/kid"},"code":{"text":"Confidential counselling"},
 		"category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-category","code":"problem-list-item"}]}],
 		"clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]}}`)
-	e.put(`{"resourceType":"Practitioner","id":"doc","name":[{"family":"House","given":["Greg"]}]}`)
-	e.put(`{"resourceType":"Location","id":"room1","name":"Room 1"}`)
+	e.portalPut(`{"resourceType":"Practitioner","id":"doc","name":[{"family":"House","given":["Greg"]}]}`)
+	e.portalPut(`{"resourceType":"Location","id":"room1","name":"Room 1"}`)
 	ctx := operator()
-	sc, _ := e.services()
+	sc, _ := e.portalServices()
 	sid, err := sc.CreateSchedule(ctx, schedule.ScheduleSpec{Practitioner: "Practitioner/doc", Location: "Location/room1",
 		Template: schedule.Template{TimeZone: "UTC", SlotMinutes: 30, Windows: []schedule.Window{{
 			Days: []time.Weekday{0, 1, 2, 3, 4, 5, 6}, Start: "09:00", End: "11:00"}}}})
@@ -92,25 +92,25 @@ func (e *env) portalData() (slots int) {
 	return n
 }
 
-var inviteCodeRE = regexp.MustCompile(`id="invite-code">([^<]+)<`)
+var portalCodeRE = regexp.MustCompile(`id="invite-code">([^<]+)<`)
 
-// invite has the clinician (signed in with b) invite a patient or proxy
+// portalInvite has the clinician (signed in with b) invite a patient or proxy
 // and returns the code.
-func invite(t *testing.T, b *browser, patient, username, proxy string) string {
+func portalInvite(t *testing.T, b *browser, patient, username, proxy string) string {
 	t.Helper()
 	r := b.get("/patients/" + patient + "/invite")
 	wantStatus(t, r, http.StatusOK)
 	r = b.post("/patients/"+patient+"/invite", url.Values{"username": {username}, "proxy": {proxy}})
 	wantStatus(t, r, http.StatusOK)
-	m := inviteCodeRE.FindStringSubmatch(r.body)
+	m := portalCodeRE.FindStringSubmatch(r.body)
 	if m == nil {
 		t.Fatalf("no code on the invitation:\n%s", r.body)
 	}
 	return m[1]
 }
 
-// activate activates an account and signs in; it returns the browser.
-func activate(t *testing.T, e *env, username, code, birth string) *browser {
+// portalActivate activates an account and signs in; it returns the browser.
+func portalActivate(t *testing.T, e *env, username, code, birth string) *browser {
 	t.Helper()
 	p := e.browser()
 	p.get("/portal/activate")
@@ -132,7 +132,7 @@ func testPortal(t *testing.T, o envOptions) {
 	if n := e.portalData(); n == 0 {
 		t.Fatal("no slots")
 	}
-	sc, ib := e.services()
+	sc, ib := e.portalServices()
 	e.user("alice", auth.RolePhysician)
 	doc := e.browser()
 	doc.login("alice")
@@ -143,7 +143,7 @@ func testPortal(t *testing.T, o envOptions) {
 
 	// Invitation and activation: a wrong birth date is refused and leaves
 	// the code good.
-	code := invite(t, doc, "zoe", "zoe.m", "")
+	code := portalInvite(t, doc, "zoe", "zoe.m", "")
 	p := e.browser()
 	p.get("/portal/activate")
 	r := p.post("/portal/activate", url.Values{"username": {"zoe.m"}, "code": {code}, "birthdate": {"1984-03-28"},
@@ -154,7 +154,7 @@ func testPortal(t *testing.T, o envOptions) {
 		"password": {"short"}, "confirm": {"short"}})
 	wantStatus(t, r, http.StatusBadRequest)
 	wantBody(t, r, `id="password-error"`)
-	p = activate(t, e, "zoe.m", code, "1984-03-27")
+	p = portalActivate(t, e, "zoe.m", code, "1984-03-27")
 	// The code is spent.
 	r = e.browser().post("/portal/activate", url.Values{"username": {"zoe.m"}, "code": {code}, "birthdate": {"1984-03-27"},
 		"password": {testPassword}, "confirm": {testPassword}, "csrf": {"x"}})
@@ -270,8 +270,8 @@ func testPortal(t *testing.T, o envOptions) {
 	wantStatus(t, p.post("/portal/appointments/"+appts[0].ID+"/cancel", url.Values{}), http.StatusSeeOther)
 
 	// A proxy sees the child's record but not the confidential problem.
-	code = invite(t, doc, "kid", "anna.m", "parent")
-	q := activate(t, e, "anna.m", code, "2011-05-05")
+	code = portalInvite(t, doc, "kid", "anna.m", "parent")
+	q := portalActivate(t, e, "anna.m", code, "2011-05-05")
 	r = q.get("/portal/health")
 	wantStatus(t, r, http.StatusOK)
 	wantBody(t, r, "Asthma", "You are acting for")

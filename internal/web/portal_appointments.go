@@ -1,7 +1,10 @@
 package web
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
+	"strings"
 	"net/url"
 	"time"
 
@@ -11,7 +14,7 @@ import (
 
 // pAppt is an appointment as the portal shows it.
 type pAppt struct {
-	ID, When, Status, Kind, Reason, JoinURL string
+	ID, When, Status, Kind, Reason, JoinURL, With string
 	Start                                   time.Time
 	CanChange                               bool
 	WhyNot                                  string
@@ -25,7 +28,72 @@ func (s *server) apptRowOf(a *schedule.Appointment, now time.Time) pAppt {
 
 // pSlot is a free slot offered for booking.
 type pSlot struct {
-	ID, When, Kind string
+	ID, When, Kind, With string
+}
+
+// careNames names practitioners and locations (published data of the
+// clinic, read as OpenChart for the user: a Schedule is no patient's
+// record, so the access policy's patient rules do not reach it).
+type careNames struct {
+	s     *server
+	ctx   context.Context
+	cache map[string]string
+}
+
+func (s *server) careNames(r *http.Request) *careNames {
+	return &careNames{s: s, ctx: portalSystem(r.Context(), "scheduling"), cache: map[string]string{}}
+}
+
+// of is the name of a Practitioner or Location reference ("" when unknown).
+func (c *careNames) of(ref string) string {
+	if n, ok := c.cache[ref]; ok {
+		return n
+	}
+	n := ""
+	if typ, id, ok := strings.Cut(ref, "/"); ok && (typ == "Practitioner" || typ == "Location") && validID(id) {
+		if rec, err := c.s.cfg.Repo.Read(c.ctx, typ, id); err == nil {
+			var res map[string]any
+			if json.Unmarshal(rec.JSON, &res) == nil {
+				if typ == "Location" {
+					n = pStr(res, "name")
+				} else {
+					n = schedule.PersonName(res)
+				}
+			}
+		}
+	}
+	c.cache[ref] = n
+	return n
+}
+
+// with describes who and where: "with Greg House at Room 1".
+func (c *careNames) with(practitioners, locations []string) string {
+	var out []string
+	for _, p := range practitioners {
+		if n := c.of(p); n != "" {
+			out = append(out, "with "+n)
+		}
+	}
+	for _, l := range locations {
+		if n := c.of(l); n != "" {
+			out = append(out, "at "+n)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// slotWith describes a slot's schedule.
+func (c *careNames) slotWith(scheduleRef string) string {
+	key := "with:" + scheduleRef
+	if n, ok := c.cache[key]; ok {
+		return n
+	}
+	n := ""
+	if sc, err := c.s.cfg.Schedule.GetSchedule(c.ctx, strings.TrimPrefix(scheduleRef, "Schedule/")); err == nil {
+		n = c.with([]string{sc.Practitioner}, []string{sc.Location})
+	}
+	c.cache[key] = n
+	return n
 }
 
 type portalApptView struct {
@@ -52,8 +120,10 @@ func (s *server) appointmentsPage(w http.ResponseWriter, r *http.Request, status
 		return err
 	}
 	v := portalApptView{}
+	names := s.careNames(r)
 	for _, a := range appts {
 		row := s.apptRowOf(a, now)
+		row.With = names.with(a.Practitioners, a.Locations)
 		if a.Start.After(now) && a.Status != "cancelled" && a.Status != "entered-in-error" {
 			v.Upcoming = append(v.Upcoming, row)
 		} else {
@@ -65,7 +135,8 @@ func (s *server) appointmentsPage(w http.ResponseWriter, r *http.Request, status
 		return err
 	}
 	for _, sl := range slots {
-		v.Slots = append(v.Slots, pSlot{ID: sl.ID, When: sl.Start.UTC().Format("Mon 2 Jan 2006, 15:04 UTC"), Kind: sl.ServiceType.Label()})
+		v.Slots = append(v.Slots, pSlot{ID: sl.ID, When: sl.Start.UTC().Format("Mon 2 Jan 2006, 15:04 UTC"), Kind: sl.ServiceType.Label(),
+			With: names.slotWith(sl.Schedule)})
 	}
 	s.renderPortal(w, r, status, "portal/appointments", "Appointments", "appointments", p, v)
 	return nil

@@ -1,8 +1,11 @@
 package web_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"regexp"
 	"strings"
@@ -125,6 +128,30 @@ func portalActivate(t *testing.T, e *env, username, code, birth string) *browser
 	return p
 }
 
+// postFiles submits a multipart form with one file, as a page of the
+// server would.
+func (b *browser) postFiles(path string, fields url.Values, file, contentType string, data []byte) response {
+	b.e.t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fields.Set("csrf", b.csrf)
+	for k, vs := range fields {
+		for _, v := range vs {
+			mw.WriteField(k, v)
+		}
+	}
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="attachment"; filename="`+file+`"`)
+	h.Set("Content-Type", contentType)
+	w, _ := mw.CreatePart(h)
+	w.Write(data)
+	mw.Close()
+	req, _ := http.NewRequest("POST", b.e.srv.URL+path, &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Origin", b.origin)
+	return b.do(req)
+}
+
 func TestPortal(t *testing.T) { onStores(t, testPortal) }
 
 func testPortal(t *testing.T, o envOptions) {
@@ -189,6 +216,20 @@ func testPortal(t *testing.T, o envOptions) {
 	r = p.get("/portal/messages/" + thread)
 	wantBody(t, r, "Not a worry; let us recheck it.", "Is my glucose a worry?")
 	wantStatus(t, p.post("/portal/messages/"+thread+"/reply", url.Values{"text": {"Thanks"}}), http.StatusSeeOther)
+	// Attachments: a photo goes with the message; a file that is not what
+	// it claims is refused next to the field, and nothing is sent.
+	png := append([]byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'}, make([]byte, 64)...)
+	p.get("/portal/messages/" + thread)
+	r = p.postFiles("/portal/messages/"+thread+"/reply", url.Values{"text": {"A photo of my meter"}}, "meter.png", "image/png", png)
+	wantStatus(t, r, http.StatusSeeOther)
+	r = p.postFiles("/portal/messages/"+thread+"/reply", url.Values{"text": {"Not a PDF"}}, "x.pdf", "application/pdf", png)
+	wantStatus(t, r, http.StatusBadRequest)
+	wantBody(t, r, `id="attachment-error"`)
+	r = p.get("/portal/messages/" + thread)
+	wantBody(t, r, "Attachment: meter.png (image/png)")
+	if strings.Contains(r.body, "Not a PDF") {
+		t.Error("a refused message was stored")
+	}
 
 	// Appointments: book the first free slot.
 	r = p.get("/portal/appointments")
@@ -202,6 +243,19 @@ func testPortal(t *testing.T, o envOptions) {
 	appts, err := sc.PatientAppointments(operator(), "Patient/zoe")
 	if err != nil || len(appts) != 1 {
 		t.Fatalf("appointments %v %v", appts, err)
+	}
+	r = p.get("/portal/appointments")
+	wantBody(t, r, "with Greg House at Room 1", "Recheck")
+	// A video visit has its join link; a visit moves to another time.
+	free := regexp.MustCompile(`<option value="([^"]+)"\s*>`).FindAllStringSubmatch(r.body, -1)
+	if len(free) < 2 {
+		t.Fatalf("slots offered: %v", free)
+	}
+	wantStatus(t, p.post("/portal/appointments", url.Values{"slot": {free[0][1]}, "virtual": {"yes"}}), http.StatusSeeOther)
+	wantBody(t, p.get("/portal/appointments"), "Join the video visit", "https://meet.example.org/openchart")
+	wantStatus(t, p.post("/portal/appointments/"+appts[0].ID+"/reschedule", url.Values{"slot": {free[1][1]}}), http.StatusSeeOther)
+	if a, err := sc.GetAppointment(operator(), appts[0].ID); err != nil || len(a.Slots) != 1 || a.Slots[0] != free[1][1] {
+		t.Errorf("after moving: %+v %v", a, err)
 	}
 
 	// Download: the Bundle holds the record and nothing of Omar.

@@ -348,7 +348,7 @@ func (s *server) visLoadVisit(r *http.Request) (*visitView, error) {
 	}
 	for _, p := range enc.Participant {
 		if strings.HasPrefix(p.Individual.Reference, "Practitioner/") {
-			v.Practitioner = p.Individual.label()
+			v.Practitioner = p.Individual.Reference
 			break
 		}
 	}
@@ -383,6 +383,12 @@ func (s *server) visLoadVisit(r *http.Request) (*visitView, error) {
 		return nil, err
 	}
 	v.Documents = docs
+	names := map[string]string{}
+	for i := range v.Documents {
+		v.Documents[i].Signer = s.visPersonName(ctx, v.Documents[i].Signer, names)
+		v.Documents[i].Date = visShortTime(v.Documents[i].Date)
+	}
+	v.Practitioner = s.visPersonName(ctx, v.Practitioner, names)
 	for _, d := range docs {
 		if d.Appends == "" {
 			v.Signed = true
@@ -943,13 +949,6 @@ type visRefJSON struct {
 	Display   string `json:"display"`
 }
 
-func (r visRefJSON) label() string {
-	if r.Display != "" {
-		return r.Display
-	}
-	return r.Reference
-}
-
 type visEncounterJSON struct {
 	Status  string           `json:"status"`
 	Type    []visConceptJSON `json:"type"`
@@ -1205,7 +1204,11 @@ func (s *server) rxRows(ctx context.Context, recs []*store.Record) []visRxRow {
 		if len(mr.Dosage) > 0 {
 			row.Dosage = mr.Dosage[0].Text
 		}
-		row.Dispense = fmt.Sprintf("%s, %d refill%s", mr.Dispense.Quantity, mr.Dispense.Repeats, visPlural(mr.Dispense.Repeats))
+		qty := mr.Dispense.Quantity.String()
+		if v := mr.Dispense.Quantity.Value; v != nil && v.String() != "1" && strings.HasPrefix(mr.Dispense.Quantity.Code, "{") {
+			qty += "s" // 6 tablets, 2 capsules
+		}
+		row.Dispense = fmt.Sprintf("%s, %d refill%s", qty, mr.Dispense.Repeats, visPlural(mr.Dispense.Repeats))
 		for _, di := range mr.DetectedIssue {
 			_, id, _ := strings.Cut(di.Reference, "/")
 			rec, err := s.visReadVisible(ctx, "DetectedIssue", id)
@@ -1234,4 +1237,44 @@ func (s *server) rxRows(ctx context.Context, recs []*store.Record) []visRxRow {
 		out = append(out, row)
 	}
 	return out
+}
+
+// visPersonName is the name of a Practitioner (or other person) as the
+// page shows it, "Dr. Ana Lee"; the reference itself when it cannot be
+// read. names caches the answers of one page.
+func (s *server) visPersonName(ctx context.Context, ref string, names map[string]string) string {
+	if n, ok := names[ref]; ok {
+		return n
+	}
+	name := ref
+	typ, id, ok := strings.Cut(ref, "/")
+	if ok && (typ == "Practitioner" || typ == "Patient" || typ == "RelatedPerson") {
+		if rec, err := s.visReadVisible(ctx, typ, id); err == nil {
+			var p struct {
+				Name []struct {
+					Text   string   `json:"text"`
+					Family string   `json:"family"`
+					Given  []string `json:"given"`
+					Prefix []string `json:"prefix"`
+					Suffix []string `json:"suffix"`
+				} `json:"name"`
+			}
+			if json.Unmarshal(rec.JSON, &p) == nil && len(p.Name) > 0 {
+				n := p.Name[0]
+				full := n.Text
+				if full == "" {
+					parts := append(append(append([]string{}, n.Prefix...), n.Given...), n.Family)
+					full = strings.TrimSpace(strings.Join(parts, " "))
+					if len(n.Suffix) > 0 {
+						full += ", " + strings.Join(n.Suffix, ", ")
+					}
+				}
+				if full != "" {
+					name = full
+				}
+			}
+		}
+	}
+	names[ref] = name
+	return name
 }

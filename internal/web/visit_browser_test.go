@@ -258,8 +258,8 @@ func TestBrowserWholeVisit(t *testing.T) {
 	encRef := "Encounter/" + enc
 	for _, c := range []struct {
 		typ, refPath string
-		min         int
-		want        []string
+		min          int
+		want         []string
 	}{
 		{"Observation", "encounter", 8, []string{"85354-9", "8867-4", "9279-1", "8310-5", "59408-5", "29463-7", "8302-2", "39156-5"}},
 		{"Condition", "encounter", 1, []string{"J02.0"}},

@@ -293,7 +293,7 @@ func testVisitPages(t *testing.T, e *env) {
 		"n-objective": {"Tonsillar exudate."}, "n-assessment": {"Streptococcal pharyngitis."}, "n-plan": {"Azithromycin."}})
 	wantStatus(t, r, http.StatusSeeOther)
 	r = doc.get(visitURL)
-	wantBody(t, r, "The note is signed", "Signed by Practitioner/dr-lee", "Streptococcal pharyngitis.", `name="ad-text"`)
+	wantBody(t, r, "The note is signed", "Signed by Dr. Ana Lee", "Streptococcal pharyngitis.", `name="ad-text"`)
 	if strings.Contains(r.body, `name="n-subjective"`) {
 		t.Error("the signed note is still editable")
 	}
@@ -309,7 +309,7 @@ func testVisitPages(t *testing.T, e *env) {
 	r = doc.get(visitURL + "/print")
 	wantStatus(t, r, http.StatusOK)
 	wantBody(t, r, "Visit summary", "128/82 mmHg", "Streptococcal pharyngitis.", "Rapid strep positive.", "J02.0",
-		"Hemoglobin A1c", "azithromycin 250 MG Oral Tablet", "Electronically signed by Practitioner/dr-lee")
+		"Hemoglobin A1c", "azithromycin 250 MG Oral Tablet", "Electronically signed by Dr. Ana Lee")
 	wantStatus(t, doc.post(visitURL+"/finish", url.Values{}), http.StatusSeeOther)
 	r = doc.get(visitURL)
 	wantBody(t, r, "finished")

@@ -71,10 +71,18 @@ func (s *server) dataPage(w http.ResponseWriter, r *http.Request, status int, p 
 		}
 		org := shareActor(res)
 		v.Shares = append(v.Shares, pShare{ID: rec.ID, Organization: org, OrgName: names[org],
-			Since: strings.TrimSuffix(pStr(res, "dateTime"), "Z")})
+			Since: shareDay(pStr(res, "dateTime"))})
 	}
 	s.renderPortal(w, r, status, "portal/data", "My data", "data", p, v)
 	return nil
+}
+
+// shareDay is the day of a Consent's dateTime ("2026-11-25").
+func shareDay(dt string) string {
+	if len(dt) > 10 {
+		return dt[:10]
+	}
+	return dt
 }
 
 // isShare reports whether a Consent is a share of the patient made

@@ -246,6 +246,7 @@ type visitView struct {
 	Templates     []visit.Template
 	Template      visit.Template
 	Draft         bool
+	DraftNote     visit.Note
 	Signed        bool
 	Documents     []visit.Document
 	Diagnoses     []visDiagnosisRow
@@ -400,6 +401,7 @@ func (s *server) visLoadVisit(r *http.Request) (*visitView, error) {
 			return nil, err
 		}
 		v.Draft = id != ""
+		v.DraftNote = n
 		v.Template = visTemplateOf(n.Template)
 	}
 	return v, nil
@@ -611,14 +613,14 @@ func (s *server) visitNote(w http.ResponseWriter, r *http.Request) error {
 	}
 	sign := f.Get("action") == "sign"
 	return s.visStep(w, r, "note", "n-", nil, func(ctx context.Context, svc *visit.Service, v *visitView) (string, error) {
+		if !v.Physician {
+			return "", errs.E(errs.Permission, "Only physicians write and sign the visit's note.")
+		}
 		if _, err := svc.SaveDraft(ctx, v.Encounter, n); err != nil {
 			return "", err
 		}
 		if !sign {
 			return "The draft note is saved.", nil
-		}
-		if !v.Physician {
-			return "", errs.E(errs.Permission, "Only a physician may sign the note. The draft is saved.")
 		}
 		p := access.From(ctx)
 		if _, err := svc.Sign(ctx, v.Encounter, p.FHIRUser); err != nil {

@@ -226,6 +226,15 @@ func TestBrowserWholeVisit(t *testing.T) {
 	checkA11y(t, ctx, "signed visit")
 	do(t, ctx, chromedp.ScrollIntoView(chromedp.CSS(`#note`)))
 	visitShot(t, ctx, "visit-note")
+	// A tablet in portrait.
+	if _, err := chromedp.Run(ctx, chromedp.Legacy(emulateWidth(768))); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, chromedp.Navigate(visitURL), chromedp.WaitVisible(chromedp.CSS(`#vitals`)))
+	visitShot(t, ctx, "visit-tablet")
+	if _, err := chromedp.Run(ctx, chromedp.Legacy(emulateWidth(1280))); err != nil {
+		t.Fatal(err)
+	}
 	do(t, ctx, chromedp.Navigate(visitURL+"/print"), chromedp.WaitVisible(chromedp.CSS(`.visit-print`)))
 	checkA11y(t, ctx, "visit summary")
 	visitShot(t, ctx, "summary")

@@ -284,11 +284,16 @@ func testVisitPages(t *testing.T, e *env) {
 	wantBody(t, r, "azithromycin 250 MG Oral Tablet", "500 mg by mouth", "Override: Tolerated amoxicillin in 2024 under observation",
 		"Streptococcal pharyngitis", "J02.0", "Hemoglobin A1c", "Referral to Otolaryngology", "Chest X-ray, two views")
 
+	// The nurse reads the draft but does not edit it.
+	r = nurse.get(visitURL)
+	wantBody(t, r, "Draft note", "Tonsillar exudate.")
+	if strings.Contains(r.body, `name="n-subjective"`) {
+		t.Error("the nurse is shown the note's editor")
+	}
 	// Signing: the nurse may not; the physician signs, the note is read-only.
 	r = nurse.post(visitURL+"/note", url.Values{"action": {"sign"}, "n-template": {"acute"}, "n-assessment": {"x"}, "n-plan": {"y"}})
-	if r.status != http.StatusForbidden {
-		t.Errorf("the nurse signing got %d", r.status)
-	}
+	wantStatus(t, r, http.StatusForbidden)
+	wantBody(t, r, "Only physicians write and sign")
 	r = doc.post(visitURL+"/note", url.Values{"action": {"sign"}, "n-template": {"acute"}, "n-subjective": {"Sore throat, fever.\nNo cough."},
 		"n-objective": {"Tonsillar exudate."}, "n-assessment": {"Streptococcal pharyngitis."}, "n-plan": {"Azithromycin."}})
 	wantStatus(t, r, http.StatusSeeOther)

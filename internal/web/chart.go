@@ -541,3 +541,24 @@ func (s *server) nameOrganizations(ctx context.Context, v *chartView) {
 		}
 	}
 }
+
+// MainReports are the imaging, pathology and laboratory reports, shown
+// with their conclusion; OtherReports the rest (notes and other reports
+// sent as DiagnosticReports), listed compactly.
+func (v *chartView) MainReports() []chart.Report { return v.reports(true) }
+
+// OtherReports: see MainReports.
+func (v *chartView) OtherReports() []chart.Report { return v.reports(false) }
+
+func (v *chartView) reports(main bool) []chart.Report {
+	if v.Results == nil {
+		return nil
+	}
+	var out []chart.Report
+	for _, r := range v.Results.Reports {
+		if (r.Category != "report") == main {
+			out = append(out, r)
+		}
+	}
+	return out
+}

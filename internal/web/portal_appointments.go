@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strings"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/openchart/openchart/internal/errs"
@@ -15,9 +15,9 @@ import (
 // pAppt is an appointment as the portal shows it.
 type pAppt struct {
 	ID, When, Status, Kind, Reason, JoinURL, With string
-	Start                                   time.Time
-	CanChange                               bool
-	WhyNot                                  string
+	Start                                         time.Time
+	CanChange                                     bool
+	WhyNot                                        string
 }
 
 func (s *server) apptRowOf(a *schedule.Appointment, now time.Time) pAppt {

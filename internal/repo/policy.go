@@ -374,7 +374,13 @@ func (g *guard) checkRead(ctx context.Context, run searcher, op, storeOp, typ, i
 // permission on its type, and the patients of its compartment, which the
 // principal must be allowed to see. Labels the principal may not see may
 // not be written either.
-func (g *guard) checkWrite(ctx context.Context, run searcher, op, typ string, perm byte, ix *store.Index) error {
+//
+// A Patient written in this transaction (staged reports which) is judged
+// by its own content, since the store does not hold it yet: the Patient
+// itself, on create, when its managingOrganization is the organization
+// acted for (a registration), and later writes of the same transaction about it (its
+// Coverage) because that Patient passed this check when it was staged.
+func (g *guard) checkWrite(ctx context.Context, run searcher, op, typ, id string, perm byte, ix *store.Index, staged func(patient string) bool) error {
 	if g.open() {
 		return nil
 	}
@@ -408,6 +414,14 @@ func (g *guard) checkWrite(ctx context.Context, run searcher, op, typ string, pe
 			}
 		}
 	}
+	if g.rules.Staff {
+		pats = slices.DeleteFunc(pats, func(p string) bool {
+			if typ == "Patient" && p == id && perm == 'c' {
+				return g.managedHere(ix)
+			}
+			return staged != nil && staged(p)
+		})
+	}
 	if g.rules.Staff && len(pats) > 0 {
 		ids := make([]store.Predicate, len(pats))
 		for i, p := range pats {
@@ -431,6 +445,18 @@ func (g *guard) checkWrite(ctx context.Context, run searcher, op, typ string, pe
 		}
 	}
 	return nil
+}
+
+// managedHere reports whether a Patient's index names the organization
+// acted for as its managingOrganization.
+func (g *guard) managedHere(ix *store.Index) bool {
+	typ, id := orgRef(g.rules.Organization)
+	for _, r := range ix.References {
+		if r.Param == paramOrganization && r.TargetType == typ && r.TargetID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // checkHistory: a resource's history needs the resource visible; a type's

@@ -473,7 +473,8 @@ func (tx *Tx) put(ctx context.Context, typ, id string, version int64, method sto
 	if method == store.MethodCreate {
 		perm = 'c'
 	}
-	if err := tx.r.guard(ctx).checkWrite(ctx, tx.st.Search, permName(perm)+" "+typ, typ, perm, &ix); err != nil {
+	staged := func(p string) bool { _, ok := tx.pending[key{"Patient", p}]; return ok }
+	if err := tx.r.guard(ctx).checkWrite(ctx, tx.st.Search, permName(perm)+" "+typ, typ, id, perm, &ix, staged); err != nil {
 		return nil, err
 	}
 	rec := store.Record{Type: typ, ID: id, Version: version, LastUpdated: tx.now, Method: method, JSON: fhir.MarshalResource(res, tx.r.layout)}

@@ -186,6 +186,10 @@ func (s *server) activateSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	if pw == "" {
 		fe["password"] = "Choose a password."
+	} else if err := auth.CheckPassword(username, pw); err != nil {
+		// Checked before the invitation, so that the answer never tells
+		// whether the birth date was right.
+		fe["password"] = messageOf(err)
 	} else if pw != pw2 {
 		fe["confirm"] = "The two passwords differ."
 	}
@@ -200,9 +204,6 @@ func (s *server) activateSubmit(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 			return s.activateFail(w, r, form, fe, wrong)
-		}
-		if err := auth.CheckPassword(u.Username, pw); err != nil {
-			fe["password"] = messageOf(err)
 		}
 	}
 	if len(fe) > 0 {

@@ -181,6 +181,11 @@ func testPortal(t *testing.T, o envOptions) {
 		"password": {"short"}, "confirm": {"short"}})
 	wantStatus(t, r, http.StatusBadRequest)
 	wantBody(t, r, `id="password-error"`)
+	// A weak password gets the same answer with a wrong birth date: the
+	// page never tells whether the date was right.
+	r = p.post("/portal/activate", url.Values{"username": {"zoe.m"}, "code": {code}, "birthdate": {"1984-03-28"},
+		"password": {"short"}, "confirm": {"short"}})
+	wantBody(t, r, `id="password-error"`)
 	p = portalActivate(t, e, "zoe.m", code, "1984-03-27")
 	// The code is spent.
 	r = e.browser().post("/portal/activate", url.Values{"username": {"zoe.m"}, "code": {code}, "birthdate": {"1984-03-27"},

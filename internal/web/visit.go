@@ -36,6 +36,7 @@ func (s *server) visitRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /patients/{id}/visits/{enc}/vitals", s.user(s.visitVitals))
 	mux.Handle("POST /patients/{id}/visits/{enc}/note", s.user(s.visitNote))
 	mux.Handle("POST /patients/{id}/visits/{enc}/addendum", s.user(s.visitAddendum))
+	mux.Handle("POST /patients/{id}/visits/{enc}/amend", s.user(s.visitAmend))
 	mux.Handle("POST /patients/{id}/visits/{enc}/diagnoses", s.user(s.visitDiagnosis))
 	mux.Handle("POST /patients/{id}/visits/{enc}/orders/lab", s.user(s.visitLab))
 	mux.Handle("POST /patients/{id}/visits/{enc}/orders/imaging", s.user(s.visitImaging))
@@ -456,6 +457,7 @@ func (s *server) visitPage(w http.ResponseWriter, r *http.Request) error {
 	for k, d := range visDefaults {
 		form.Set(k, d)
 	}
+	visAmendDefaults(v, form)
 	s.render(w, r, http.StatusOK, "visit", page{Title: "Visit · " + v.PatientName, Data: v, Form: form})
 	return nil
 }
@@ -480,6 +482,7 @@ func (s *server) visAgain(w http.ResponseWriter, r *http.Request, v *visitView, 
 			form.Set(k, d)
 		}
 	}
+	visAmendDefaults(v, form)
 	s.render(w, r, http.StatusBadRequest, "visit", page{Title: "Visit · " + v.PatientName, Data: v, Form: form, Errors: fe,
 		Error: "Nothing was saved: see the messages in the section below."})
 }
@@ -633,20 +636,63 @@ func (s *server) visitNote(w http.ResponseWriter, r *http.Request) error {
 func (s *server) visitAddendum(w http.ResponseWriter, r *http.Request) error {
 	text := r.PostForm.Get("ad-text")
 	return s.visStep(w, r, "note", "ad-", nil, func(ctx context.Context, svc *visit.Service, v *visitView) (string, error) {
-		var comp string
-		for _, d := range v.Documents {
-			if d.Appends == "" && d.ReplacedBy == "" {
-				comp = d.Composition
-			}
-		}
-		if comp == "" {
+		d := visCurrentNote(v)
+		if d == nil {
 			return "", errs.E(errs.Conflict, "There is no signed note to add to.")
 		}
 		p := access.From(ctx)
-		if _, err := svc.Addendum(ctx, comp, text, p.FHIRUser); err != nil {
+		if _, err := svc.Addendum(ctx, d.Composition, text, p.FHIRUser); err != nil {
 			return "", err
 		}
 		return "The addendum is signed.", nil
+	})
+}
+
+// visCurrentNote is the visit's current signed note: signed, not an
+// addendum, and not replaced by an amendment.
+func visCurrentNote(v *visitView) *visit.Document {
+	for i := range v.Documents {
+		if d := &v.Documents[i]; d.Appends == "" && d.ReplacedBy == "" {
+			return d
+		}
+	}
+	return nil
+}
+
+// visAmendDefaults fills the amendment form with the current signed note,
+// unless the user's own text is being shown again.
+func visAmendDefaults(v *visitView, form url.Values) {
+	d := visCurrentNote(v)
+	if d == nil {
+		return
+	}
+	if _, ok := form["am-subjective"]; ok {
+		return
+	}
+	form.Set("am-subjective", d.Note.Subjective)
+	form.Set("am-objective", d.Note.Objective)
+	form.Set("am-assessment", d.Note.Assessment)
+	form.Set("am-plan", d.Note.Plan)
+}
+
+// visitAmend replaces the signed note with a corrected one, signed at
+// once, with the reason; the original stays as signed.
+func (s *server) visitAmend(w http.ResponseWriter, r *http.Request) error {
+	f := r.PostForm
+	return s.visStep(w, r, "note", "am-", nil, func(ctx context.Context, svc *visit.Service, v *visitView) (string, error) {
+		if !v.Physician {
+			return "", errs.E(errs.Permission, "Only physicians amend the visit's note.")
+		}
+		d := visCurrentNote(v)
+		if d == nil {
+			return "", errs.E(errs.Conflict, "There is no signed note to amend.")
+		}
+		n := visit.Note{Template: d.Note.Template, Subjective: f.Get("am-subjective"), Objective: f.Get("am-objective"),
+			Assessment: f.Get("am-assessment"), Plan: f.Get("am-plan")}
+		if _, err := svc.Amend(ctx, d.Composition, n, access.From(ctx).FHIRUser, f.Get("am-reason")); err != nil {
+			return "", err
+		}
+		return "The amended note is signed; the original is kept as it was signed.", nil
 	})
 }
 

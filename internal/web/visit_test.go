@@ -309,6 +309,21 @@ func testVisitPages(t *testing.T, e *env) {
 	wantStatus(t, r, http.StatusBadRequest)
 	wantFieldError(t, r, "ad-text", "")
 	wantStatus(t, doc.post(visitURL+"/addendum", url.Values{"ad-text": {"Rapid strep positive."}}), http.StatusSeeOther)
+	// An amendment: the reason is required; the original stays readable.
+	r = doc.get(visitURL)
+	wantBody(t, r, `name="am-plan"`, "Azithromycin.</textarea>")
+	before = visitCounts(e)
+	amend := url.Values{"am-subjective": {"Sore throat, fever.\nNo cough."}, "am-objective": {"Tonsillar exudate."},
+		"am-assessment": {"Streptococcal pharyngitis."}, "am-plan": {"Azithromycin 500 mg once a day for 3 days."}, "am-reason": {"typo"}}
+	r = doc.post(visitURL+"/amend", amend)
+	wantStatus(t, r, http.StatusBadRequest)
+	wantFieldError(t, r, "am-reason", "")
+	wantBody(t, r, "Azithromycin 500 mg once a day for 3 days.</textarea>")
+	wantSameCounts(t, before, visitCounts(e))
+	amend.Set("am-reason", "The plan lacked the dose and duration")
+	wantStatus(t, doc.post(visitURL+"/amend", amend), http.StatusSeeOther)
+	r = doc.get(visitURL)
+	wantBody(t, r, "replaced by a later amendment", "Azithromycin 500 mg once a day for 3 days.")
 
 	// The summary, then finish.
 	r = doc.get(visitURL + "/print")

@@ -61,6 +61,7 @@ var layers = map[string]int{
 	"internal/web":              8,
 	"internal/server":           8,
 	"internal/app":              9,
+	"internal/doors":            10,
 	"internal/fhir/defs/gen":    9,
 	"internal/bench":            10,
 	"internal/cli":              11,

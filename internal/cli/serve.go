@@ -16,6 +16,7 @@ import (
 	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/app"
 	"github.com/openchart/openchart/internal/auth"
+	"github.com/openchart/openchart/internal/doors"
 	"github.com/openchart/openchart/internal/metrics"
 	"github.com/openchart/openchart/internal/server"
 )
@@ -69,13 +70,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := sf.config(log)
 	cfg.Metrics = m
 	cfg.BaseURL = public + "/fhir"
-	cfg.OAuth = app.OAuthURLs(public)
+	cfg.OAuth = doors.OAuthURLs(public)
 	a, err := app.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	doors, err := a.Doors(ctx, app.DoorsConfig{PublicURL: public, Secure: tlsConf != nil || strings.HasPrefix(public, "https://"), Logger: log})
+	d, err := doors.New(ctx, a, doors.Config{PublicURL: public, Secure: tlsConf != nil || strings.HasPrefix(public, "https://"), Logger: log})
 	if err != nil {
 		return err
 	}
@@ -89,26 +90,26 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("loading the demo data: %w", err)
 		}
 		log.Info("demo data loaded", "resources", n)
-		if demoUsers, err = auth.EnsureDemoUsers(sysCtx, doors.Auth); err != nil {
+		if demoUsers, err = auth.EnsureDemoUsers(sysCtx, d.Auth); err != nil {
 			return fmt.Errorf("creating the demo users: %w", err)
 		}
 	}
 	// The first start has no accounts and no default password: a one-time
 	// code, printed here, creates the administrator at /setup.
-	setupCode, _, err := doors.Auth.SetupCode(sysCtx)
+	setupCode, _, err := d.Auth.SetupCode(sysCtx)
 	if err != nil {
 		return fmt.Errorf("first-start setup: %w", err)
 	}
 
-	go purgeExpired(ctx, doors.Auth, log)
+	go purgeExpired(ctx, d.Auth, log)
 
 	if tlsConf != nil {
 		ln = tls.NewListener(ln, tlsConf)
 	}
 	srv, err := server.New(server.Config{
-		FHIR:    doors.FHIR,
-		Web:     doors.Web,
-		OAuth:   doors.OAuth,
+		FHIR:    d.FHIR,
+		Web:     d.Web,
+		OAuth:   d.OAuth,
 		Ready:   a.Store.Ping,
 		Metrics: m,
 		Logger:  log,

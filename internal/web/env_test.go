@@ -16,6 +16,7 @@ import (
 	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/app"
 	"github.com/openchart/openchart/internal/auth"
+	"github.com/openchart/openchart/internal/doors"
 	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/metrics"
 	"github.com/openchart/openchart/internal/repo"
@@ -36,7 +37,7 @@ type env struct {
 	auth *auth.Service
 	// doors are the server's doors: the FHIR API (mounted at /fhir of srv,
 	// tokens from doors.SMART), the OAuth server and the pages.
-	doors *app.Doors
+	doors *doors.Doors
 	srv   *httptest.Server
 	logs  *strings.Builder
 	org   string
@@ -72,7 +73,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	// address is the public URL.
 	srv := httptest.NewUnstartedServer(nil)
 	logs := &strings.Builder{}
-	doors, err := a.Doors(ctx, app.DoorsConfig{
+	d, err := doors.New(ctx, a, doors.Config{
 		PublicURL:  "http://" + srv.Listener.Addr().String(),
 		TrustProxy: o.trustProxy,
 		Logger:     quietLogger(logs),
@@ -85,8 +86,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := doors.Auth
-	h, err := server.New(server.Config{FHIR: doors.FHIR, Web: doors.Web, OAuth: doors.OAuth,
+	svc := d.Auth
+	h, err := server.New(server.Config{FHIR: d.FHIR, Web: d.Web, OAuth: d.OAuth,
 		Ready: a.Store.Ping, Metrics: metrics.New(), Logger: quietLogger(logs)})
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +95,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	srv.Config.Handler = h.Handler()
 	srv.Start()
 	t.Cleanup(srv.Close)
-	e := &env{t: t, app: a, auth: svc, doors: doors, srv: srv, logs: logs, org: "Organization/clinic"}
+	e := &env{t: t, app: a, auth: svc, doors: d, srv: srv, logs: logs, org: "Organization/clinic"}
 	return e
 }
 

@@ -1,4 +1,9 @@
-package app
+// Package doors assembles the ways into a running OpenChart on top of the
+// core that package app builds: the identity service, the authorization
+// server, the token-protected FHIR API and the browser pages with the
+// clinical services behind them. It sits above app so that the clinical
+// services' own tests can build the core without it.
+package doors
 
 import (
 	"context"
@@ -7,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/openchart/openchart/internal/app"
 	"github.com/openchart/openchart/internal/auth"
 	"github.com/openchart/openchart/internal/chart"
 	"github.com/openchart/openchart/internal/fhirapi"
@@ -18,8 +24,8 @@ import (
 	"github.com/openchart/openchart/internal/web"
 )
 
-// DoorsConfig configures the front doors of a server.
-type DoorsConfig struct {
+// Config configures the front doors of a server.
+type Config struct {
 	// PublicURL is the server's public base URL without the FHIR path
 	// ("https://ehr.example.org"): the OAuth issuer; the FHIR base is
 	// PublicURL + "/fhir".
@@ -58,8 +64,8 @@ func OAuthURLs(publicURL string) *fhirapi.OAuthURLs {
 		Revoke: b + "/oauth/revoke", Introspect: b + "/oauth/introspect"}
 }
 
-// Doors builds the front doors on the App.
-func (a *App) Doors(ctx context.Context, cfg DoorsConfig) (*Doors, error) {
+// New builds the front doors on the core a.
+func New(ctx context.Context, a *app.App, cfg Config) (*Doors, error) {
 	if cfg.PublicURL == "" {
 		return nil, errors.New("doors: no public URL")
 	}

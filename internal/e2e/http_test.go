@@ -97,6 +97,7 @@ func TestVersionInvariants(t *testing.T) {
 				ids := []string{fmt.Sprintf("r%d-a", run), fmt.Sprintf("r%d-b", run)}
 				type version struct {
 					family  string
+					born    int // the birth year's offset: part of the content too
 					deleted bool
 				}
 				model := map[string][]version{}
@@ -114,6 +115,7 @@ func TestVersionInvariants(t *testing.T) {
 					switch rapid.IntRange(0, 3).Draw(rt, "op") {
 					case 0, 1: // update, with If-Match none / right / stale
 						family := rapid.StringMatching(`[A-Z][a-z]{1,8}`).Draw(rt, "family")
+						born := rapid.IntRange(0, 1).Draw(rt, "born")
 						ifMatch := rapid.IntRange(0, 2).Draw(rt, "ifmatch")
 						var hdr []string
 						stale := false
@@ -124,14 +126,14 @@ func TestVersionInvariants(t *testing.T) {
 							hdr = []string{"If-Match", fmt.Sprintf(`W/"%d"`, cur-1)}
 							stale = true
 						}
-						r := c.do("PUT", "Patient/"+id, patient(id, family, i), hdr...)
+						r := c.do("PUT", "Patient/"+id, patient(id, family, born), hdr...)
 						if stale {
 							if r.status != http.StatusPreconditionFailed {
 								rt.Fatalf("stale If-Match: status %d, want 412", r.status)
 							}
 							continue
 						}
-						sameAsCurrent := cur > 0 && !deleted && model[id][cur-1].family == family
+						sameAsCurrent := cur > 0 && !deleted && model[id][cur-1].family == family && model[id][cur-1].born == born
 						if sameAsCurrent {
 							// Unchanged content writes no version.
 							if r.status != http.StatusOK {
@@ -146,7 +148,7 @@ func TestVersionInvariants(t *testing.T) {
 						if r.status != want {
 							rt.Fatalf("PUT %s: status %d, want %d: %s", id, r.status, want, r.raw)
 						}
-						model[id] = append(model[id], version{family: family})
+						model[id] = append(model[id], version{family: family, born: born})
 						if got := r.header.Get("ETag"); got != fmt.Sprintf(`W/"%d"`, len(model[id])) {
 							rt.Fatalf("PUT %s: ETag %q, want version %d", id, got, len(model[id]))
 						}

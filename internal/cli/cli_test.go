@@ -236,4 +236,8 @@ func TestServeSelfSigned(t *testing.T) {
 	if code := Main([]string{"serve", "--tls-cert", "x.pem"}, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "go together") {
 		t.Errorf("--tls-cert alone: exit %d, %q", code, stderr.String())
 	}
+	stderr.Reset()
+	if code := Main([]string{"serve", "--consent", "maybe"}, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "opt-in or opt-out") {
+		t.Errorf("--consent maybe: exit %d, %q", code, stderr.String())
+	}
 }

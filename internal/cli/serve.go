@@ -30,6 +30,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	baseURL := fs.String("base-url", os.Getenv("OPENCHART_BASE_URL"), "public base URL of the FHIR API (default http[s]://ADDR/fhir)")
 	tlsCert := fs.String("tls-cert", os.Getenv("OPENCHART_TLS_CERT"), "serve HTTPS with this certificate (PEM; with --tls-key)")
 	tlsKey := fs.String("tls-key", os.Getenv("OPENCHART_TLS_KEY"), "the private key of --tls-cert (PEM)")
+	consent := fs.String("consent", envOr("OPENCHART_CONSENT", "opt-in"), "how other organizations' staff reach a patient: opt-in (after the patient's Consent) or opt-out (after treating her, unless a Consent denies it)")
 	selfSigned := fs.Bool("self-signed", false, "serve HTTPS with a self-signed certificate for local use (made once, kept in the data directory)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -39,6 +40,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected arguments: %v", fs.Args())}
+	}
+	consentModel, ok := access.ParseConsentModel(*consent)
+	if !ok {
+		return usageError{fmt.Errorf("--consent must be opt-in or opt-out, not %q", *consent)}
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usageError{fmt.Errorf("--tls-cert and --tls-key go together")}
@@ -71,6 +76,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg.Metrics = m
 	cfg.BaseURL = public + "/fhir"
 	cfg.OAuth = doors.OAuthURLs(public)
+	cfg.Consent = consentModel
 	a, err := app.Open(ctx, cfg)
 	if err != nil {
 		return err

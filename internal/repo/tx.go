@@ -289,6 +289,9 @@ func (tx *Tx) update(ctx context.Context, typ, id string, res map[string]any, op
 	if cur != nil && sameContent(cur.JSON, res) {
 		return &Outcome{Record: cur, Unchanged: true}, nil
 	}
+	if err := checkSigned(op, cur, res); err != nil {
+		return nil, err
+	}
 	method := store.MethodUpdate
 	if cur == nil {
 		method = store.MethodCreate
@@ -380,6 +383,9 @@ func (tx *Tx) patch(ctx context.Context, typ, id string, fn PatchFunc, opts Upda
 	if sameContent(cur.JSON, next) {
 		return &Outcome{Record: cur, Unchanged: true}, nil
 	}
+	if err := checkSigned(op, cur, next); err != nil {
+		return nil, err
+	}
 	rec, err := tx.put(ctx, typ, id, cur.Version+1, store.MethodUpdate, next)
 	if err != nil {
 		return nil, errs.E(op, err)
@@ -422,6 +428,9 @@ func (tx *Tx) delete(ctx context.Context, typ, id string) (*Outcome, error) {
 		return &Outcome{Record: cur, Unchanged: true}, nil
 	case err != nil:
 		return nil, errs.E(op, err)
+	}
+	if err := checkSigned(op, cur, nil); err != nil {
+		return nil, err
 	}
 	rec := store.Record{Type: typ, ID: id, Version: cur.Version + 1, LastUpdated: tx.now, Deleted: true, Method: store.MethodDelete}
 	tx.stage(store.Write{Record: rec})

@@ -57,7 +57,7 @@ func TestVisit(t *testing.T) {
 		{"WholeVisit", wholeVisit},
 		{"Override", override},
 		{"Amend", amend},
-		{"SignatureDetectsOverwrite", signatureDetectsOverwrite},
+		{"SignedDocumentsAreImmutable", signedDocumentsAreImmutable},
 		{"BadInput", badInput},
 		{"StartFromAppointment", startFromAppointment},
 		{"ResolveProblem", resolveProblem},

@@ -439,11 +439,11 @@ func amend(t *testing.T, e *env) {
 	}
 }
 
-// signatureDetectsOverwrite shows what the service cannot prevent: an
-// update through the FHIR API replaces a signed Composition (the
-// Repository has no rule against it yet); Verify then reports the broken
-// signature.
-func signatureDetectsOverwrite(t *testing.T, e *env) {
+// signedDocumentsAreImmutable: the Repository refuses, through any door,
+// every change of a signed Composition or its DocumentReference except
+// the status moves a records officer makes (entered-in-error,
+// superseded), and the signature still verifies after the refused tries.
+func signedDocumentsAreImmutable(t *testing.T, e *env) {
 	ctx := e.doctor
 	enc, err := e.svc.Start(ctx, visit.StartRequest{Patient: e.patient, Practitioner: e.prac, Type: "acute"})
 	if err != nil {
@@ -456,15 +456,40 @@ func signatureDetectsOverwrite(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	put := func(ref string, res map[string]any) *fhirapi.Response {
+		typ, id, _ := strings.Cut(ref, "/")
+		return e.app.API.Handle(ctx, &fhirapi.Request{Method: "PUT", Type: typ, ID: id, Body: fhir.Marshal(res), Base: "http://ehr.test/fhir"})
+	}
 	comp, _ := e.read(signed.Composition)
 	comp["title"] = "Rewritten"
-	_, id, _ := strings.Cut(signed.Composition, "/")
-	resp := e.app.API.Handle(ctx, &fhirapi.Request{Method: "PUT", Type: "Composition", ID: id, Body: fhir.Marshal(comp), Base: "http://ehr.test/fhir"})
-	if resp.Status != 200 {
-		t.Fatalf("PUT %s: %d %s", signed.Composition, resp.Status, resp.Body)
+	if resp := put(signed.Composition, comp); resp.Status != 409 || !strings.Contains(string(resp.Body), "business-rule") {
+		t.Errorf("PUT of a changed signed Composition: %d %s, want 409 business-rule", resp.Status, resp.Body)
 	}
-	if err := e.svc.Verify(ctx, signed.Provenance); !errs.Is(err, errs.Conflict) {
-		t.Errorf("Verify after an overwrite: %v, want a conflict", err)
+	_, id, _ := strings.Cut(signed.Composition, "/")
+	if resp := e.app.API.Handle(ctx, &fhirapi.Request{Method: "DELETE", Type: "Composition", ID: id, Base: "http://ehr.test/fhir"}); resp.Status != 409 {
+		t.Errorf("DELETE of a signed Composition: %d %s, want 409", resp.Status, resp.Body)
+	}
+	if err := e.svc.Verify(ctx, signed.Provenance); err != nil {
+		t.Errorf("Verify after refused overwrites: %v", err)
+	}
+	doc, _ := e.read(signed.DocumentReference)
+	doc["description"] = "changed"
+	if resp := put(signed.DocumentReference, doc); resp.Status != 409 {
+		t.Errorf("PUT of a changed signed DocumentReference: %d, want 409", resp.Status)
+	}
+	doc, _ = e.read(signed.DocumentReference)
+	doc["status"] = "superseded"
+	if resp := put(signed.DocumentReference, doc); resp.Status != 200 {
+		t.Errorf("superseding a signed DocumentReference: %d %s, want 200", resp.Status, resp.Body)
+	}
+	comp, _ = e.read(signed.Composition)
+	comp["status"] = "preliminary"
+	if resp := put(signed.Composition, comp); resp.Status != 409 {
+		t.Errorf("a signed Composition back to preliminary: %d, want 409", resp.Status)
+	}
+	comp["status"] = "entered-in-error"
+	if resp := put(signed.Composition, comp); resp.Status != 200 {
+		t.Errorf("a signed Composition marked entered-in-error: %d %s, want 200", resp.Status, resp.Body)
 	}
 }
 

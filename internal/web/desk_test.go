@@ -11,6 +11,7 @@ import (
 
 	"github.com/openchart/openchart/internal/auth"
 	"github.com/openchart/openchart/internal/fhir"
+	"github.com/openchart/openchart/internal/inbox"
 	"github.com/openchart/openchart/internal/repo"
 	"github.com/openchart/openchart/internal/search"
 	"github.com/openchart/openchart/internal/store"
@@ -286,4 +287,77 @@ func testScheduling(t *testing.T, o envOptions) {
 	b2.login("bill")
 	wantStatus(t, b2.get("/schedule"), http.StatusForbidden)
 	wantStatus(t, b2.get("/inbox"), http.StatusForbidden)
+}
+
+func TestInboxPages(t *testing.T) {
+	onStores(t, testInboxPages)
+}
+
+func testInboxPages(t *testing.T, o envOptions) {
+	e := newEnv(t, o)
+	deskClinic(e)
+	e.put(potassium("k9", time.Now().UTC().Format(time.RFC3339), "6.1", "H", ""))
+	ib, err := inbox.New(inbox.Config{Repo: e.app.Repo, Compiler: e.app.Compiler})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := ib.Send(operator(), inbox.NewMessage{From: "Patient/zoe", To: []string{"Organization/clinic"}, Patient: "Patient/zoe",
+		Topic: "Dizzy since Monday", Text: "Should I stop the new tablets?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ib.CreateTask(operator(), inbox.NewTask{Owner: "Practitioner/doc", Patient: "Patient/zoe",
+		Description: "Call back about the potassium", Priority: "urgent"}); err != nil {
+		t.Fatal(err)
+	}
+
+	b := e.browser()
+	b.login("phil")
+	r := b.get("/inbox")
+	wantStatus(t, r, http.StatusOK)
+	wantBody(t, r, "Inbox (3)", "Results to review (1)", "Messages (1)", "Tasks (1)", "Potassium", "◆ Abnormal", "Zoë Müller")
+	r = b.get("/inbox/results/Observation/k9")
+	wantStatus(t, r, http.StatusOK)
+	wantBody(t, r, "6.1 mmol/L", "3.5–5.1 mmol/L", "▲ High", "<svg", "Sign off")
+	r = b.post("/inbox/results/Observation/k9/signoff", url.Values{"note": {strings.Repeat("x", 2001)}})
+	wantStatus(t, r, http.StatusBadRequest)
+	wantBody(t, r, `id="note-error"`)
+	wantStatus(t, b.post("/inbox/results/Observation/k9/signoff", url.Values{"note": {"Seen"}}), http.StatusSeeOther)
+	wantBody(t, b.get("/inbox"), "Signed off", "No results are waiting", "Inbox (2)")
+	r = b.post("/inbox/results/Observation/k9/signoff", url.Values{"note": {"again"}})
+	wantStatus(t, r, http.StatusBadRequest)
+	wantBody(t, r, "The result was not signed off")
+	wantBody(t, b.get("/inbox/results/Observation/k9"), "signed off", "Seen")
+
+	// Messages: read, reply.
+	wantBody(t, b.get("/inbox?tab=messages"), "Dizzy since Monday", "1 unread")
+	r = b.get("/inbox/messages/" + msg.ID)
+	wantBody(t, r, "Should I stop the new tablets?", "Mark as read")
+	r = b.post("/inbox/messages/"+msg.ID+"/reply", url.Values{"text": {"  "}})
+	wantStatus(t, r, http.StatusBadRequest)
+	wantBody(t, r, `id="text-error"`)
+	wantStatus(t, b.post("/inbox/messages/"+msg.ID+"/reply", url.Values{"text": {"Keep taking them; come in tomorrow."}}), http.StatusSeeOther)
+	r = b.get("/inbox/messages/" + msg.ID)
+	wantBody(t, r, "Keep taking them", "Your reply was sent")
+	wantBody(t, b.get("/inbox?tab=messages"), "Messages (0)")
+
+	// Tasks.
+	r = b.get("/inbox?tab=tasks")
+	wantBody(t, r, "Call back about the potassium", "urgent")
+	id := regexp.MustCompile(`/inbox/tasks/([A-Za-z0-9.-]+)/complete`).FindStringSubmatch(r.body)
+	if id == nil {
+		t.Fatalf("no task form:\n%s", r.body)
+	}
+	wantStatus(t, b.post("/inbox/tasks/"+id[1]+"/complete", url.Values{"note": {"Called"}}), http.StatusSeeOther)
+	wantBody(t, b.get("/inbox?tab=tasks"), "The task is done", "No open tasks", "Inbox (0)")
+	wantStatus(t, b.post("/inbox/tasks/"+id[1]+"/cancel", url.Values{}), http.StatusSeeOther)
+	wantBody(t, b.get("/inbox?tab=tasks"), "Nothing was changed")
+
+	// The front desk has no inbox.
+	b2 := e.browser()
+	b2.login("fran")
+	wantStatus(t, b2.get("/inbox"), http.StatusForbidden)
+	if r := b2.get("/schedule"); strings.Contains(r.body, `href="/inbox"`) {
+		t.Error("the front desk's navigation links the inbox")
+	}
 }

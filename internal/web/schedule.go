@@ -148,6 +148,7 @@ type deskDayView struct {
 type deskEntryView struct {
 	Time, End     string
 	Free          bool
+	Past          bool // a free slot that has started: no longer bookable
 	SlotID        string
 	Appointment   string
 	PatientName   string
@@ -251,7 +252,7 @@ func (s *server) deskCalendarPage(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 		for _, d := range days {
-			v.Days = append(v.Days, deskDayOf(d, loc))
+			v.Days = append(v.Days, deskDayOf(d, loc, now))
 		}
 		link := func(t time.Time) string {
 			l := url.Values{"practitioner": {form.Get("practitioner")}, "location": {form.Get("location")},
@@ -273,12 +274,12 @@ func (s *server) deskCalendarPage(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-func deskDayOf(d *schedule.Day, loc *time.Location) deskDayView {
+func deskDayOf(d *schedule.Day, loc *time.Location, now time.Time) deskDayView {
 	dv := deskDayView{Heading: d.Date.Format("Mon 2 Jan"), ID: "day-" + d.Date.Format("2006-01-02")}
 	for _, e := range d.Entries {
 		ev := deskEntryView{Time: e.Start.In(loc).Format("15:04"), End: e.End.In(loc).Format("15:04"), Free: e.Free()}
 		if e.Free() {
-			ev.SlotID = e.Slot.ID
+			ev.SlotID, ev.Past = e.Slot.ID, !e.Start.After(now)
 		} else {
 			a := e.Appointment
 			ev.Appointment, ev.PatientName, ev.Status, ev.Reason = a.ID, deskNameOr(a.PatientName, a.Patient), deskStatusLabel(a.Status), a.Reason

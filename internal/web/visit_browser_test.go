@@ -6,13 +6,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/auth"
 	"github.com/openchart/openchart/internal/repo"
 	"github.com/openchart/openchart/internal/schedule"
@@ -43,13 +43,6 @@ func fill(t *testing.T, ctx context.Context, values map[string]string) {
 	}
 }
 
-// staff is the context of a staff member acting through the services, as
-// the pages do, for the steps of the visit that are not visit pages.
-func staff(username, fhirUser, org string, roles ...string) context.Context {
-	return access.With(context.Background(), &access.Principal{Kind: access.User, UserID: username, Username: username,
-		FHIRUser: fhirUser, Organization: org, Roles: roles})
-}
-
 // TestBrowserWholeVisit is the first acceptance test: a new patient is
 // registered and booked, checked in, her vital signs recorded by the
 // nurse; the physician writes the note, codes the diagnosis, is stopped by
@@ -60,16 +53,14 @@ func TestBrowserWholeVisit(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
 	visitSetup(e)
+	ctx := chrome(t)
 	if _, err := e.auth.CreateUser(operator(), auth.User{Username: "desk", DisplayName: "Front Desk",
 		Memberships: []auth.Membership{{Organization: e.org, Roles: []string{auth.RoleFrontDesk}}}}, testPassword); err != nil {
 		t.Fatal(err)
 	}
-	ctx := chrome(t)
 	base := e.srv.URL
 
-	// The front desk registers Maja and books her into today's clinic;
-	// the nurse checks her in. (These are the front desk's pages; the test
-	// does them through the same services.)
+	// Today's clinic: Dr. Lee's schedule in room 3, every 20 minutes.
 	sched, err := schedule.New(schedule.Config{Repo: e.app.Repo, Compiler: e.app.Compiler})
 	if err != nil {
 		t.Fatal(err)
@@ -89,23 +80,34 @@ func TestBrowserWholeVisit(t *testing.T) {
 	if _, err := sched.GenerateSlots(operator(), "Schedule/"+sid, now, now.Add(3*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	desk := staff("desk", "", e.org, auth.RoleFrontDesk)
-	pat, err := e.app.Repo.Create(desk, map[string]any{"resourceType": "Patient",
-		"name": []any{map[string]any{"use": "official", "family": "Lindqvist", "given": []any{"Maja"}}}, "gender": "female",
-		"birthDate": "1991-06-14", "managingOrganization": map[string]any{"reference": e.org},
-		"telecom": []any{map[string]any{"system": "phone", "value": "555-0199"}}}, repo.CreateOptions{})
-	if err != nil {
-		t.Fatalf("registering: %v", err)
+	day := now
+	if slots, err := sched.FreeSlots(operator(), schedule.SlotFilter{Schedule: "Schedule/" + sid}, now, now.Add(3*time.Hour)); err == nil && len(slots) > 0 {
+		day = slots[0].Start.UTC() // tomorrow's first slot, late in the evening
 	}
-	patient := pat.Record.ID
-	slots, err := sched.FreeSlots(desk, schedule.SlotFilter{Schedule: "Schedule/" + sid}, now, now.Add(3*time.Hour))
-	if err != nil || len(slots) == 0 {
-		t.Fatalf("free slots: %v %v", slots, err)
+
+	// The front desk registers Maja on the registration page and books
+	// her first free time on the calendar.
+	do(t, ctx, chromedp.Navigate(base+"/patients/new"))
+	signIn(t, ctx, "desk", testPassword)
+	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#family`)))
+	fill(t, ctx, map[string]string{`#family`: "Lindqvist", `#given`: "Maja", `#birthdate`: "1991-06-14", `#sex`: "female", `#phone`: "555-0199"})
+	click(t, ctx, `form[action="/patients/new"] button[type=submit]`)
+	m := regexp.MustCompile(`/patients/([A-Za-z0-9.-]+)/edit$`).FindStringSubmatch(location(ctx))
+	if m == nil {
+		t.Fatalf("after registering: %s\n%s", location(ctx), text(t, ctx, `main`))
 	}
-	appt, err := sched.Book(desk, schedule.Booking{SlotID: slots[0].ID, Patient: "Patient/" + patient, Reason: "Sore throat and fever"})
-	if err != nil {
-		t.Fatalf("booking: %v", err)
+	patient := m[1]
+	do(t, ctx, chromedp.Navigate(base+"/schedule?patient="+patient+"&date="+day.Format("2006-01-02")),
+		chromedp.WaitVisible(chromedp.CSS(`a[href^="/schedule/slots/"]`)))
+	click(t, ctx, `a[href^="/schedule/slots/"]`)
+	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#reason`)))
+	fill(t, ctx, map[string]string{`#reason`: "Sore throat and fever"})
+	click(t, ctx, `form[method=post][action$="/book"] button[type=submit]`)
+	m = regexp.MustCompile(`/schedule/appointments/([A-Za-z0-9.-]+)$`).FindStringSubmatch(location(ctx))
+	if m == nil {
+		t.Fatalf("after booking: %s\n%s", location(ctx), text(t, ctx, `main`))
 	}
+	apptID := m[1]
 	// Her penicillin allergy, as recorded at registration.
 	if _, err := e.app.Repo.Create(operator(), map[string]any{"resourceType": "AllergyIntolerance",
 		"patient":            map[string]any{"reference": "Patient/" + patient},
@@ -116,20 +118,23 @@ func TestBrowserWholeVisit(t *testing.T) {
 	}, repo.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	enc, err := sched.CheckIn(staff("nurseruiz", "Practitioner/rn-ruiz", e.org, auth.RoleNurse), appt.ID)
-	if err != nil {
-		t.Fatalf("check-in: %v", err)
+
+	// The nurse, in a browser of her own, checks her in from the
+	// appointment, which opens the visit.
+	ctx = chrome(t)
+	do(t, ctx, chromedp.Navigate(base+"/schedule/appointments/"+apptID))
+	signIn(t, ctx, "nurseruiz", testPassword)
+	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`form[action$="/checkin"] button`)))
+	click(t, ctx, `form[action$="/checkin"] button`)
+	m = regexp.MustCompile(`/patients/` + regexp.QuoteMeta(patient) + `/visits/([A-Za-z0-9.-]+)$`).FindStringSubmatch(location(ctx))
+	if m == nil {
+		t.Fatalf("after checking in: %s\n%s", location(ctx), text(t, ctx, `main`))
 	}
+	enc := m[1]
 	visitURL := base + "/patients/" + patient + "/visits/" + enc
 
-	// The nurse signs in and records the vital signs, in pounds, inches
-	// and °F.
-	do(t, ctx, chromedp.Navigate(visitURL))
-	signIn(t, ctx, "nurseruiz", testPassword)
+	// She records the vital signs, in pounds, inches and °F.
 	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#v-systolic`)))
-	if l := location(ctx); l != visitURL {
-		t.Fatalf("after signing in the nurse is at %s", l)
-	}
 	checkA11y(t, ctx, "visit (nurse)")
 	// A typo first: the message is next to the field, nothing is saved.
 	fill(t, ctx, map[string]string{`#v-systolic`: "1200", `#v-diastolic`: "80"})
@@ -258,7 +263,7 @@ func TestBrowserWholeVisit(t *testing.T) {
 		return out
 	}
 	encounter := get("Encounter/" + enc)
-	if encounter["status"] != "in-progress" || !strings.Contains(mustJSON(encounter["appointment"]), "Appointment/"+appt.ID) {
+	if encounter["status"] != "in-progress" || !strings.Contains(mustJSON(encounter["appointment"]), "Appointment/"+apptID) {
 		t.Errorf("encounter: %s", mustJSON(encounter))
 	}
 	encRef := "Encounter/" + enc

@@ -65,6 +65,10 @@ type Options struct {
 	Issuer string
 	// Now is the clock (default time.Now). Tests move it forward; it must
 	// not run behind the store's clock, which expires items.
+	// OnAccessChange, when set, is called after an account's access changed
+	// (memberships, roles, patients, administrator flag, disabled): the
+	// authorization server revokes the tokens issued under the old access.
+	OnAccessChange func(ctx context.Context, userID string)
 	Now func() time.Time
 }
 

@@ -215,6 +215,7 @@ func (s *Service) UpdateUser(ctx context.Context, u User) (*User, error) {
 		return nil, err
 	}
 	var out User
+	var accessChanged bool
 	err := s.inTx(ctx, func(tx store.Tx) error {
 		rec, it, err := s.userByID(ctx, tx, u.ID)
 		if err != nil {
@@ -227,6 +228,7 @@ func (s *Service) UpdateUser(ctx context.Context, u User) (*User, error) {
 			return err
 		}
 		before := describeAccess(&rec.User)
+		wasDisabled := rec.Disabled
 		rec.DisplayName, rec.FHIRUser, rec.Memberships, rec.Patients = u.DisplayName, u.FHIRUser, u.Memberships, u.Patients
 		rec.SystemAdmin, rec.Disabled = u.SystemAdmin, u.Disabled
 		rec.Updated = s.now()
@@ -242,10 +244,14 @@ func (s *Service) UpdateUser(ctx context.Context, u User) (*User, error) {
 		e.Entities = []audit.Entity{userEntity(rec.ID)}
 		e.OutcomeDesc = "updated account " + rec.Username + "; before" + orNone(before) + "; after" + orNone(describeAccess(&rec.User))
 		out = rec.User
+		accessChanged = before != describeAccess(&rec.User) || wasDisabled != rec.Disabled
 		return appendAudit(ctx, tx, e)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if accessChanged && s.opts.OnAccessChange != nil {
+		s.opts.OnAccessChange(ctx, out.ID)
 	}
 	return &out, nil
 }

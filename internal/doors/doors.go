@@ -72,7 +72,16 @@ func New(ctx context.Context, a *app.App, cfg Config) (*Doors, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	svc := auth.New(a.Store, cfg.Auth)
+	// Tokens carry a snapshot of their user's access: when an
+	// administrator changes or disables the account, they are revoked.
+	var sm *smart.Server
+	authOpts := cfg.Auth
+	authOpts.OnAccessChange = func(ctx context.Context, userID string) {
+		if _, err := sm.RevokeUser(ctx, userID); err != nil {
+			cfg.Logger.Warn("revoking the tokens of a changed account", "user", userID, "err", err)
+		}
+	}
+	svc := auth.New(a.Store, authOpts)
 	sm, err := smart.New(smart.Config{
 		Store:    a.Store,
 		Auth:     svc,

@@ -69,7 +69,7 @@ type Options struct {
 	// (memberships, roles, patients, administrator flag, disabled): the
 	// authorization server revokes the tokens issued under the old access.
 	OnAccessChange func(ctx context.Context, userID string)
-	Now func() time.Time
+	Now            func() time.Time
 }
 
 func (o *Options) defaults() {

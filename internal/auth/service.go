@@ -63,13 +63,13 @@ type Options struct {
 	SetupTTL time.Duration
 	// Issuer names the service in authenticator apps (default "OpenChart").
 	Issuer string
-	// Now is the clock (default time.Now). Tests move it forward; it must
-	// not run behind the store's clock, which expires items.
 	// OnAccessChange, when set, is called after an account's access changed
 	// (memberships, roles, patients, administrator flag, disabled): the
 	// authorization server revokes the tokens issued under the old access.
 	OnAccessChange func(ctx context.Context, userID string)
-	Now            func() time.Time
+	// Now is the clock (default time.Now). Tests move it forward; it must
+	// not run behind the store's clock, which expires items.
+	Now func() time.Time
 }
 
 func (o *Options) defaults() {

@@ -107,7 +107,12 @@ type visitStartView struct {
 	PatientName string
 	Types       []option
 	Appointment string
+	// Open are the patient's visits in progress, to open instead of
+	// starting another.
+	Open []visOpenVisit
 }
+
+type visOpenVisit struct{ ID, Type, Reason, Started string }
 
 func (s *server) visitNewPage(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.visitService(); err != nil {
@@ -132,6 +137,21 @@ func (s *server) visitStartView(r *http.Request) (visitStartView, error) {
 		return visitStartView{}, err
 	}
 	v := visitStartView{Patient: id, PatientName: patientRowOf(rec).Name}
+	encs, err := s.visitSearch(r.Context(), "Encounter", url.Values{"patient": {"Patient/" + id}, "status": {"in-progress"}, "_count": {"20"}})
+	if err != nil {
+		return visitStartView{}, err
+	}
+	for _, rec := range encs {
+		var enc visEncounterJSON
+		if json.Unmarshal(rec.JSON, &enc) != nil {
+			continue
+		}
+		ov := visOpenVisit{ID: rec.ID, Reason: enc.reason(), Started: visShortTime(enc.Period.Start)}
+		if len(enc.Type) > 0 {
+			ov.Type = enc.Type[0].label()
+		}
+		v.Open = append(v.Open, ov)
+	}
 	for _, t := range visit.VisitTypes() {
 		v.Types = append(v.Types, option{t.ID, t.Label})
 	}

@@ -167,6 +167,12 @@ func TestBrowserWholeVisit(t *testing.T) {
 	do(t, ctx, chromedp.Navigate(visitURL))
 	signIn(t, ctx, "drlee", testPassword)
 	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#n-subjective`)))
+	// The start page offers the visit in progress.
+	do(t, ctx, chromedp.Navigate(base+"/patients/"+patient+"/visits/new"), chromedp.WaitVisible(chromedp.CSS(`.open-visits a`)))
+	checkA11y(t, ctx, "start a visit")
+	visitShot(t, ctx, "start")
+	click(t, ctx, `.open-visits a`)
+	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#n-subjective`)))
 	// The template's prompts, then the note as a draft.
 	fill(t, ctx, map[string]string{`#n-template`: "acute"})
 	click(t, ctx, `button[value=template]`)

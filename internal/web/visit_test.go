@@ -150,6 +150,9 @@ func testVisitPages(t *testing.T, e *env) {
 	r = doc.get(visitURL)
 	wantStatus(t, r, http.StatusOK)
 	wantBody(t, r, "Visit: Müller, Zoë", "Sore throat for three days", "in-progress", "The visit has started.")
+	// The start page lists it, to open it rather than start another.
+	r = doc.get("/patients/zoe/visits/new")
+	wantBody(t, r, "Visits in progress", `href="/patients/zoe/visits/`+m[1]+`"`)
 
 	// The visit is Zoë's: under another patient it does not exist.
 	wantStatus(t, doc.get("/patients/omar/visits/"+m[1]), http.StatusNotFound)

@@ -98,7 +98,9 @@ func (e *env) chartRecord() {
 	e.store(`{"resourceType":"Observation","id":"smoke","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"social-history"}]}],
 		"code":{"coding":[{` + loinc + `,"code":"72166-2"}],"text":"Tobacco smoking status"},` + zoeID + `,"effectiveDateTime":"2024-05-01",
 		"valueCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"266919005"}],"text":"Never smoker"}}`)
-	// Two signed notes: the second was overwritten after signing.
+	// Two signed notes. The Repository refuses any change of a signed note,
+	// so the second's seal is made not to match its stored bytes, as if
+	// they had been changed behind its back (in the database itself).
 	for _, id := range []string{"note1", "note2"} {
 		e.store(`{"resourceType":"Composition","id":"` + id + `","status":"final","type":{"coding":[{` + loinc + `,"code":"11506-3"}],"text":"Progress note"},
 			"subject":{"reference":"Patient/zoe"},"date":"2024-05-01T09:40:00Z","author":[{"reference":"Practitioner/drlee","display":"Dr. Ana Lee"}],"title":"Progress note ` + id + `",
@@ -109,13 +111,14 @@ func (e *env) chartRecord() {
 			e.t.Fatal(err)
 		}
 		sum := sha256.Sum256(rec.JSON)
+		if id == "note2" {
+			sum = sha256.Sum256(append(rec.JSON, ' '))
+		}
 		e.store(`{"resourceType":"Provenance","id":"sig-` + id + `","target":[{"reference":"Composition/` + id + `/_history/1"}],"recorded":"2024-05-01T09:40:00Z",
 			"agent":[{"who":{"reference":"Practitioner/drlee","display":"Dr. Ana Lee"}}],
 			"signature":[{"type":[{"system":"urn:iso-astm:E1762-95:2013","code":"1.2.840.10065.1.12.1.1"}],"when":"2024-05-01T09:40:00Z",
 			"who":{"reference":"Practitioner/drlee","display":"Dr. Ana Lee"},"data":"` + base64.StdEncoding.EncodeToString(sum[:]) + `"}]}`)
 	}
-	e.store(`{"resourceType":"Composition","id":"note2","status":"final","type":{"text":"Progress note"},"subject":{"reference":"Patient/zoe"},
-		"date":"2024-05-01T09:40:00Z","author":[{"reference":"Practitioner/drlee","display":"Dr. Ana Lee"}],"title":"Progress note note2","section":[{"title":"Plan","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">Changed later</div>"}}]}`)
 	e.store(`{"resourceType":"DocumentReference","id":"doc1","status":"current","docStatus":"final","type":{"text":"Discharge summary"},
 		"subject":{"reference":"Patient/zoe"},"date":"2023-02-11T04:00:00Z","author":[{"display":"Riverside Hospital"}],
 		"content":[{"attachment":{"contentType":"text/plain","title":"Discharge summary","data":"` + base64.StdEncoding.EncodeToString([]byte("Discharged home.")) + `"}}]}`)

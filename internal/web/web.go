@@ -44,6 +44,12 @@ type Config struct {
 	// Launch starts a SMART app in the EHR launch (the authorization
 	// server's NewLaunch); optional.
 	Launch func(ctx context.Context, userID, patient, encounter string) (string, error)
+	// Clients are the registered SMART apps, managed at /admin/apps (the
+	// authorization server); optional.
+	Clients Clients
+	// FHIRBase is the FHIR API's public base URL, the iss of an EHR
+	// launch; empty derives it from the request (origin + "/fhir").
+	FHIRBase string
 	// FHIR is the FHIR API, called in-process (the portal's record
 	// download runs its Patient/$everything); optional.
 	FHIR *fhirapi.API
@@ -173,6 +179,7 @@ func (s *server) routes() http.Handler {
 	s.visitRoutes(mux)  // visit.go: the visit (vitals, note, diagnoses, orders, prescribing, signing)
 	s.deskRoutes(mux)   // desk.go: registration, scheduling, the inbox
 	s.portalRoutes(mux) // portal.go: the patient portal under /portal
+	s.clientRoutes(mux) // clients.go: SMART apps (/admin/apps) and EHR launch from the chart
 
 	mux.Handle("/", s.h(func(w http.ResponseWriter, r *http.Request) error {
 		return notFound

@@ -114,6 +114,8 @@ func New(ctx context.Context, a *app.App, cfg Config) (*Doors, error) {
 		Schedule:    sc,
 		Inbox:       ib,
 		Launch:      sm.NewLaunch,
+		Clients:     sm,
+		FHIRBase:    strings.TrimSuffix(cfg.PublicURL, "/") + "/fhir",
 		FHIR:        a.API,
 		Auth:        svc,
 		Repo:        a.Repo,

@@ -7,9 +7,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/openchart/openchart/internal/auth"
 	"github.com/openchart/openchart/internal/smart"
@@ -259,4 +263,92 @@ func TestEHRLaunch(t *testing.T) {
 	wantStatus(t, desk.get("/patients/zoe/launch"), http.StatusForbidden)
 	desk.get("/")
 	wantStatus(t, desk.post("/patients/zoe/launch/"+c.ID, url.Values{}), http.StatusForbidden)
+}
+
+// adminShot saves a screenshot into test-output/web/admin/.
+func adminShot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(outputDir(t), "admin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, filepath.Join("admin", name))
+}
+
+func TestBrowserAdminApps(t *testing.T) {
+	ctx := chrome(t)
+	e := newEnv(t, envOptions{})
+	e.patients()
+	if _, err := e.auth.CreateUser(operator(), auth.User{Username: "root", DisplayName: "Root Test", SystemAdmin: true}, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.doors.SMART.RegisterClient(context.Background(), smart.ClientSpec{Name: "Growth charts",
+		RedirectURIs: []string{"https://growth.example.org/cb"}, Public: true, LaunchURL: "https://growth.example.org/launch",
+		Scopes: []string{"launch", "openid", "fhirUser", "user/*.rs"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	do(t, ctx, chromedp.Navigate(e.srv.URL+"/login?next=/admin/apps"))
+	signIn(t, ctx, "root", testPassword)
+	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#name`)))
+	checkA11y(t, ctx, "SMART apps")
+
+	// A form with mistakes: the errors are next to their fields.
+	do(t, ctx,
+		chromedp.SetValue(chromedp.CSS(`#redirectUris`), "growth.example.org/cb"),
+		chromedp.Click(chromedp.CSS(`#type-jwks`)),
+		chromedp.SetValue(chromedp.CSS(`#jwks`), `{"keys": [`),
+	)
+	click(t, ctx, `form[action="/admin/apps"] button[type=submit]`)
+	for _, f := range []string{"name", "redirectUris", "jwks"} {
+		if msg := text(t, ctx, "#"+f+"-error"); msg == "" {
+			t.Errorf("no error next to %s", f)
+		}
+	}
+	checkA11y(t, ctx, "SMART apps with errors")
+	adminShot(t, ctx, "apps-errors")
+
+	// A confidential app with a secret.
+	do(t, ctx,
+		chromedp.SetValue(chromedp.CSS(`#name`), "Decision support"),
+		chromedp.SetValue(chromedp.CSS(`#redirectUris`), "https://cds.example.org/cb"),
+		chromedp.SetValue(chromedp.CSS(`#launchUrl`), "https://cds.example.org/launch"),
+		chromedp.Click(chromedp.CSS(`#type-secret`)),
+		chromedp.Click(chromedp.CSS(`#preset-clinician`)),
+	)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`document.querySelector("#jwks").value = ""`)); err != nil {
+		t.Fatal(err)
+	}
+	click(t, ctx, `form[action="/admin/apps"] button[type=submit]`)
+	if secret := text(t, ctx, `#client-secret`); len(secret) < 32 {
+		t.Errorf("secret %q", secret)
+	}
+	if rows := text(t, ctx, `main table tbody`); !strings.Contains(rows, "Decision support") || !strings.Contains(rows, "Growth charts") {
+		t.Errorf("the list: %q", rows)
+	}
+	checkA11y(t, ctx, "SMART apps after registration")
+	adminShot(t, ctx, "apps")
+
+	// The removal's confirmation.
+	click(t, ctx, `main table tbody tr:first-child a[href$="/remove"]`)
+	checkA11y(t, ctx, "remove an app")
+	adminShot(t, ctx, "apps-remove")
+	click(t, ctx, `main form button.danger`)
+	if rows := text(t, ctx, `main table tbody`); strings.Contains(rows, "Decision support") {
+		t.Errorf("removed app still listed: %q", rows)
+	}
+
+	// The chart's app menu, for a clinician.
+	e.user("drapps", auth.RolePhysician)
+	ctx2 := chrome(t)
+	do(t, ctx2, chromedp.Navigate(e.srv.URL+"/login?next=/patients/zoe"))
+	signIn(t, ctx2, "drapps", testPassword)
+	do(t, ctx2, chromedp.WaitVisible(chromedp.CSS(`.banner-launch a`)))
+	checkA11y(t, ctx2, "chart with the Launch app control")
+	adminShot(t, ctx2, "chart-banner")
+	click(t, ctx2, `.banner-launch a`)
+	if h := text(t, ctx2, `main h1`); !strings.Contains(h, "Zoë Müller") {
+		t.Errorf("launch page heading %q", h)
+	}
+	checkA11y(t, ctx2, "launch an app")
+	adminShot(t, ctx2, "launch")
 }

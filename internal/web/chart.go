@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/openchart/openchart/internal/auth"
 	"github.com/openchart/openchart/internal/chart"
 	"github.com/openchart/openchart/internal/errs"
 )
@@ -82,6 +83,11 @@ type chartView struct {
 
 	Notes     []noteView
 	Documents []documentView
+
+	// Clinician: the user may start visits and launch apps (physician,
+	// nurse); Staff: the user works for an organization (and may invite
+	// the patient to the portal).
+	Clinician, Staff bool
 }
 
 // chartLoader reads what a section shows beyond the summary. It returns
@@ -103,6 +109,9 @@ func (s *server) chartPage(key string, load chartLoader) handler {
 			return s.chartNotFound(w, r, "")
 		}
 		v := &chartView{ID: id, Section: sec}
+		roles := currentRoles(stateOf(r))
+		v.Clinician = slices.Contains(roles, auth.RolePhysician) || slices.Contains(roles, auth.RoleNurse)
+		v.Staff = len(roles) > 0
 		fe := map[string]string{}
 		var sumErr, loadErr error
 		var wg sync.WaitGroup

@@ -101,18 +101,24 @@ func TestImport(t *testing.T) {
 // patients as an operator would (the served API needs credentials).
 func countPatients(t *testing.T, data string, want int) {
 	t.Helper()
+	if got := count(t, data, "Patient", nil); got != want {
+		t.Fatalf("patients: %d, want %d", got, want)
+	}
+}
+
+// count counts the resources of a type in a data directory, in-process.
+func count(t *testing.T, data, typ string, where []store.Clause) int {
+	t.Helper()
 	a, err := app.Open(context.Background(), app.Config{DataDir: data, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	res, err := a.Repo.Search(operator(context.Background()), &store.Query{Types: []string{"Patient"}, Total: store.TotalAccurate})
+	res, err := a.Repo.Search(operator(context.Background()), &store.Query{Types: []string{typ}, Where: where, Total: store.TotalAccurate})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Total != want {
-		t.Fatalf("patients: %d, want %d", res.Total, want)
-	}
+	return res.Total
 }
 
 // startServe runs `openchart serve` on a free port and returns its base URL.
@@ -173,6 +179,11 @@ func TestServeDemo(t *testing.T) {
 	defer func() {
 		stop()
 		countPatients(t, data, 6)
+		// The demo clinicians' calendars are open: free slots to book.
+		free := []store.Clause{{Or: []store.Predicate{{Param: "status", Kind: store.KindToken, AnySystem: true, Code: "free"}}}}
+		if n := count(t, data, "Slot", free); n < 100 {
+			t.Errorf("free slots after serve --demo: %d, want the next weeks' calendars", n)
+		}
 	}()
 	if got := get(t, base+"/healthz"); strings.TrimSpace(got) != "ok" {
 		t.Errorf("/healthz = %q", got)

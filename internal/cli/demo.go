@@ -7,10 +7,13 @@ import (
 	"time"
 
 	"github.com/openchart/openchart/internal/access"
+	"github.com/openchart/openchart/internal/app"
 	"github.com/openchart/openchart/internal/auth"
 	"github.com/openchart/openchart/internal/demo"
 	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/fhirapi"
+	"github.com/openchart/openchart/internal/schedule"
+	"github.com/openchart/openchart/internal/store"
 )
 
 // loadDemo stores the demo clinic through the FHIR API's Bundle
@@ -82,4 +85,35 @@ func demoUsersSummary(base string, users []auth.DemoUser) string {
 		fmt.Fprintf(&b, "  %-10s %-12s %s\n", u.Role, u.Username, pw)
 	}
 	return b.String()
+}
+
+// demoCalendars opens the demo clinicians' calendars: each demo Schedule
+// gets a weekday template (09:00-17:00 in 20-minute slots, the clinic's
+// time zone) and free slots for the next four weeks, so that booking works
+// at once. Slot generation is idempotent: existing slots (the demo's
+// booked ones among them) are kept.
+func demoCalendars(ctx context.Context, a *app.App, sc *schedule.Service) (int, error) {
+	res, err := a.Repo.Search(ctx, &store.Query{Types: []string{"Schedule"}})
+	if err != nil {
+		return 0, err
+	}
+	weekdays := []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}
+	tmpl := schedule.Template{TimeZone: "America/Chicago", SlotMinutes: 20,
+		Windows: []schedule.Window{{Days: weekdays, Start: "09:00", End: "12:00"}, {Days: weekdays, Start: "13:00", End: "17:00"}}}
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	n := 0
+	for _, rec := range res.Records {
+		if !strings.HasPrefix(rec.ID, "demo-") {
+			continue
+		}
+		if err := sc.SetTemplate(ctx, rec.ID, tmpl); err != nil {
+			return n, fmt.Errorf("schedule %s: %w", rec.ID, err)
+		}
+		made, err := sc.GenerateSlots(ctx, "Schedule/"+rec.ID, today, today.AddDate(0, 0, 28))
+		if err != nil {
+			return n, fmt.Errorf("slots of %s: %w", rec.ID, err)
+		}
+		n += made
+	}
+	return n, nil
 }

@@ -99,6 +99,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if demoUsers, err = auth.EnsureDemoUsers(sysCtx, d.Auth); err != nil {
 			return fmt.Errorf("creating the demo users: %w", err)
 		}
+		slots, err := demoCalendars(sysCtx, a, d.Schedule)
+		if err != nil {
+			return fmt.Errorf("opening the demo calendars: %w", err)
+		}
+		log.Info("demo calendars open", "new slots", slots)
 	}
 	// The first start has no accounts and no default password: a one-time
 	// code, printed here, creates the administrator at /setup.

@@ -48,8 +48,9 @@ type Config struct {
 // authorization server, the browser pages and the FHIR API protected by
 // access tokens. All of them reach data only through the Repository.
 type Doors struct {
-	Auth  *auth.Service
-	SMART *smart.Server
+	Auth     *auth.Service
+	SMART    *smart.Server
+	Schedule *schedule.Service
 	// Web serves the browser pages at "/"; OAuth the authorization server
 	// (/oauth/..., /.well-known/..., /fhir/.well-known/...); FHIR the API
 	// (mount at /fhir).
@@ -136,5 +137,5 @@ func New(ctx context.Context, a *app.App, cfg Config) (*Doors, error) {
 	})
 	// Browser-based SMART apps call the API from their own origin: CORS
 	// (the credentials are bearer tokens, never cookies).
-	return &Doors{Auth: svc, SMART: sm, Web: w, OAuth: sm.Handler(), FHIR: smart.CORS(api)}, nil
+	return &Doors{Auth: svc, SMART: sm, Schedule: sc, Web: w, OAuth: sm.Handler(), FHIR: smart.CORS(api)}, nil
 }

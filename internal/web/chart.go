@@ -21,7 +21,7 @@ import (
 func (s *server) chartRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /patients/{id}", s.user(s.chartPage("summary", nil)))
 	mux.Handle("GET /patients/{id}/problems", s.user(s.chartPage("problems", nil)))
-	mux.Handle("GET /patients/{id}/medications", s.user(s.chartPage("medications", nil)))
+	mux.Handle("GET /patients/{id}/medications", s.user(s.chartPage("medications", s.loadReconciled)))
 	mux.Handle("GET /patients/{id}/allergies", s.user(s.chartPage("allergies", nil)))
 	mux.Handle("GET /patients/{id}/immunizations", s.user(s.chartPage("immunizations", nil)))
 	mux.Handle("GET /patients/{id}/social", s.user(s.chartPage("social", nil)))
@@ -30,6 +30,7 @@ func (s *server) chartRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /patients/{id}/results", s.user(s.chartPage("results", s.loadResults)))
 	mux.Handle("GET /patients/{id}/trend", s.user(s.chartPage("trend", s.loadTrend)))
 	mux.Handle("GET /patients/{id}/documents", s.user(s.chartPage("documents", s.loadDocuments)))
+	s.chartActionRoutes(mux)
 }
 
 // chartSection is one page of the chart: its template, its title and its
@@ -84,6 +85,9 @@ type chartView struct {
 	Notes     []noteView
 	Documents []documentView
 
+	// The maintenance forms (chart_actions.go).
+	Action *actionView
+
 	// Clinician: the user may start visits and launch apps (physician,
 	// nurse); Staff: the user works for an organization (and may invite
 	// the patient to the portal).
@@ -99,7 +103,13 @@ type chartLoader func(r *http.Request, v *chartView, fe map[string]string) error
 // answers the chart's 404 page when the patient is missing or may not be
 // seen.
 func (s *server) chartPage(key string, load chartLoader) handler {
-	sec := sectionOf(key)
+	return s.chartPageIn(key, sectionOf(key), load)
+}
+
+// chartPageIn serves a page of the chart (template "chart_"+key) shown
+// under the navigation link of sec; a POST shows its submitted values
+// again (a maintenance form refused with field errors).
+func (s *server) chartPageIn(key string, sec chartSection, load chartLoader) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if s.cfg.Chart == nil {
 			return notFound
@@ -145,11 +155,20 @@ func (s *server) chartPage(key string, load chartLoader) handler {
 			v.TrendOptions = trendCodes(v.Summary, v.TrendCode)
 		}
 		title := sec.Title + " · " + v.Banner.Name
+		if v.Action != nil && v.Action.Title != "" {
+			title = v.Action.Title + " · " + v.Banner.Name
+		}
 		p := page{Title: title, Data: v, Errors: fe, Form: r.URL.Query()}
+		if r.Method == http.MethodPost {
+			p.Form = r.PostForm
+		}
 		status := http.StatusOK
 		if len(fe) > 0 {
 			status = http.StatusBadRequest
 			p.Error = "Correct the choice below: see the message next to it."
+			if r.Method == http.MethodPost {
+				p.Error = "Nothing was saved. Correct the entry below: see the message next to it."
+			}
 		}
 		name := "chart"
 		if key != "summary" {

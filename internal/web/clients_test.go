@@ -342,10 +342,10 @@ func TestBrowserAdminApps(t *testing.T) {
 	ctx2 := chrome(t)
 	do(t, ctx2, chromedp.Navigate(e.srv.URL+"/login?next=/patients/zoe"))
 	signIn(t, ctx2, "drapps", testPassword)
-	do(t, ctx2, chromedp.WaitVisible(chromedp.CSS(`.banner-launch a`)))
+	do(t, ctx2, chromedp.WaitVisible(chromedp.CSS(`.banner-launch a[href$="/launch"]`)))
 	checkA11y(t, ctx2, "chart with the Launch app control")
 	adminShot(t, ctx2, "chart-banner")
-	click(t, ctx2, `.banner-launch a`)
+	click(t, ctx2, `.banner-launch a[href$="/launch"]`)
 	if h := text(t, ctx2, `main h1`); !strings.Contains(h, "Zoë Müller") {
 		t.Errorf("launch page heading %q", h)
 	}

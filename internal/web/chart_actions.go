@@ -126,9 +126,13 @@ func parseDay(v string, now time.Time) (string, string) {
 	return v, ""
 }
 
-// readPatient checks that the patient exists and may be seen.
+// readPatient checks that the patient exists and may be seen: a patient
+// the user may not read is answered as missing (the chart's 404).
 func (s *server) readPatient(tx *repo.Tx, r *http.Request, id string) error {
 	_, err := tx.Read(r.Context(), "Patient", id)
+	if errs.KindOf(err) == errs.Permission {
+		return errs.E(errs.NotFound, "no such patient")
+	}
 	return err
 }
 

@@ -32,6 +32,7 @@ type homeView struct {
 	Searched bool
 	Patients []patientRow
 	More     bool
+	Recent   []patientRow // the charts the user opened last (chart_actions_recent.go)
 }
 
 // patientRow is one search result.
@@ -79,6 +80,9 @@ func (s *server) home(w http.ResponseWriter, r *http.Request) error {
 		hv = homeView{Searched: err == nil, Patients: rows, More: more}
 	} else if len(fe) > 0 {
 		view.Error = "Correct the search: see the messages below."
+	}
+	if !hv.Searched {
+		hv.Recent = s.recentPatients(r)
 	}
 	view.Data = hv
 	status := http.StatusOK

@@ -116,6 +116,7 @@ func New(ctx context.Context, a *app.App, cfg Config) (*Doors, error) {
 		Inbox:       ib,
 		Launch:      sm.NewLaunch,
 		Clients:     sm,
+		Grants:      sm,
 		FHIRBase:    strings.TrimSuffix(cfg.PublicURL, "/") + "/fhir",
 		FHIR:        a.API,
 		Auth:        svc,

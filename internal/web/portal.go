@@ -46,6 +46,7 @@ func (s *server) portalRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /portal/data/summary", s.portal(s.portalSummary))
 	mux.Handle("POST /portal/data/shares", s.portal(s.portalShare))
 	mux.Handle("POST /portal/data/shares/{id}/revoke", s.portal(s.portalRevoke))
+	mux.Handle("POST /portal/data/apps/{id}/disconnect", s.portal(s.portalDisconnect))
 	mux.Handle("GET /portal/access", s.portal(s.portalAccess))
 	mux.Handle("GET /portal/account", s.portal(s.portalAccount))
 }

@@ -33,6 +33,7 @@ type pShare struct {
 type portalDataView struct {
 	Shares []pShare
 	Orgs   []option
+	Apps   []pApp
 }
 
 func (s *server) portalData(w http.ResponseWriter, r *http.Request) error {
@@ -52,6 +53,9 @@ func (s *server) dataPage(w http.ResponseWriter, r *http.Request, status int, p 
 		return err
 	}
 	v := portalDataView{}
+	if v.Apps, err = s.portalApps(ctx, pc); err != nil {
+		return err
+	}
 	for _, o := range orgs {
 		var res map[string]any
 		if json.Unmarshal(o.JSON, &res) != nil {

@@ -47,6 +47,9 @@ type Config struct {
 	// Clients are the registered SMART apps, managed at /admin/apps (the
 	// authorization server); optional.
 	Clients Clients
+	// Grants are the SMART apps users authorized (the authorization
+	// server), listed in the portal; optional.
+	Grants Grants
 	// FHIRBase is the FHIR API's public base URL, the iss of an EHR
 	// launch; empty derives it from the request (origin + "/fhir").
 	FHIRBase string

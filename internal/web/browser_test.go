@@ -100,7 +100,9 @@ func chrome(t *testing.T) context.Context {
 		t.Fatalf("starting chromium: %v", shared.err)
 	}
 	ctx, cancelTab := chromedp.NewContext(shared.ctx, chromedp.WithNewBrowserContext())
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	// A bound against a hung browser, not a performance check: the longest
+	// walk-throughs take a minute on a loaded two-core machine.
+	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelTab()

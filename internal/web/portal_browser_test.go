@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,6 @@ import (
 	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/auth"
 	"github.com/openchart/openchart/internal/fhirapi"
-	"github.com/openchart/openchart/internal/inbox"
 	"github.com/openchart/openchart/internal/schedule"
 )
 
@@ -83,7 +83,7 @@ func TestBrowserPortal(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
 	e.portalData()
-	sc, ib := e.portalServices()
+	sc, _ := e.portalServices()
 	e.user("alice", auth.RolePhysician)
 	base := e.srv.URL
 
@@ -146,14 +146,22 @@ func TestBrowserPortal(t *testing.T) {
 	portalSet(t, ctx, "#text", "Is 130 a worry?")
 	click(t, ctx, `form[action="/portal/messages"] button`)
 	thread := strings.TrimPrefix(location(ctx), base+"/portal/messages/")
-	staff := access.With(context.Background(), &access.Principal{Kind: access.User, Username: "alice", FHIRUser: "Practitioner/doc",
-		Organization: "Organization/clinic", Roles: []string{auth.RolePhysician}})
-	th, err := ib.Threads(staff, portalInboxQuery("Organization/clinic"))
-	if err != nil || len(th.Threads) != 1 || th.Threads[0].ID != thread {
-		t.Fatalf("the clinic's inbox: %v %v", th, err)
+	// The clinician finds it on the inbox's Messages tab and replies.
+	portalGo(t, doc, base+"/inbox?tab=messages", `a[href="/inbox/messages/`+thread+`"]`)
+	if s := text(t, doc, "main table"); !strings.Contains(s, "My glucose") || !strings.Contains(s, "1 unread") {
+		t.Errorf("the clinic's messages: %q", s)
 	}
-	if _, err := ib.Reply(staff, thread, "Practitioner/doc", "A little high; let us recheck it next week.", nil); err != nil {
-		t.Fatal(err)
+	click(t, doc, `a[href="/inbox/messages/`+thread+`"]`)
+	if s := text(t, doc, "main"); !strings.Contains(s, "Is 130 a worry?") {
+		t.Errorf("the clinician's thread: %q", s)
+	}
+	portalSet(t, doc, "#text", "A little high; let us recheck it next week.")
+	click(t, doc, `form[action="/inbox/messages/`+thread+`/reply"] button`)
+	if l := location(doc); l != base+"/inbox/messages/"+thread {
+		t.Errorf("after the reply the clinician is at %s", l)
+	}
+	if s := text(t, doc, "main"); !strings.Contains(s, "Your reply was sent.") || !strings.Contains(s, "let us recheck it next week") {
+		t.Errorf("the thread after the reply: %q", s)
 	}
 	portalGo(t, ctx, base+"/portal/messages", ".pthreads")
 	if s := text(t, ctx, ".pthreads"); !strings.Contains(s, "1 unread") {
@@ -169,7 +177,7 @@ func TestBrowserPortal(t *testing.T) {
 	portalGo(t, ctx, base+"/portal/appointments", "#slot")
 	var slotID string
 	portalEval(t, ctx, `document.querySelector("#slot").selectedIndex = 1`)
-	slotID, err = chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#slot").value`))
+	slotID, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#slot").value`))
 	if err != nil || slotID == "" {
 		t.Fatalf("no slot: %v", err)
 	}
@@ -215,7 +223,17 @@ func TestBrowserPortal(t *testing.T) {
 		t.Errorf("$validate status %d; download %.200s", resp.Status, body)
 	}
 
-	// Sharing with the other organization, then revoking.
+	// Sharing with the other organization, then revoking: the other
+	// organization's physician opens the chart only in between.
+	if _, err := e.auth.CreateUser(operator(), auth.User{Username: "bob", DisplayName: "Bob Other",
+		Memberships: []auth.Membership{{Organization: "Organization/other", Roles: []string{auth.RolePhysician}}}}, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	// (A fresh tab for Zoë: each tab has a time budget of its own.)
+	ctx = chrome(t)
+	portalGo(t, ctx, base+"/portal/data", "#username")
+	signIn(t, ctx, "zoe.m", testPassword)
+	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#organization`)))
 	other := access.With(context.Background(), &access.Principal{Kind: access.User, Username: "bob", Organization: "Organization/other",
 		Roles: []string{auth.RolePhysician}})
 	if _, err := e.app.Repo.Read(other, "Observation", "glu3"); err == nil {
@@ -223,13 +241,29 @@ func TestBrowserPortal(t *testing.T) {
 	}
 	portalSet(t, ctx, "#organization", "other")
 	click(t, ctx, `form[action="/portal/data/shares"] button`)
-	if _, err := e.app.Repo.Read(other, "Observation", "glu3"); err != nil {
-		t.Errorf("after sharing: %v", err)
+	bob := chrome(t)
+	portalGo(t, bob, base+"/patients/zoe", "#username")
+	signIn(t, bob, "bob", testPassword)
+	// The chart as the physician's browser gets it: status and page.
+	chart := func(when string) (int, string) {
+		t.Helper()
+		do(t, bob, chromedp.Navigate(base+"/patients/zoe"), chromedp.WaitReady(chromedp.CSS("body")))
+		got, err := chromedp.Run(bob, chromedp.Evaluate[string](`fetch("/patients/zoe").then(async r => r.status + "\n" + await r.text())`,
+			chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("the chart %s: %v", when, err)
+		}
+		st, body, _ := strings.Cut(got, "\n")
+		n, _ := strconv.Atoi(st)
+		return n, body
+	}
+	if st, body := chart("after the share"); st != 200 || !strings.Contains(body, "Zoë") || !strings.Contains(body, "Müller") {
+		t.Errorf("the other organization's chart after the share: %d %.300s", st, body)
 	}
 	portalShots(t, ctx, "data")
 	click(t, ctx, `form[action$="/revoke"] button`)
-	if _, err := e.app.Repo.Read(other, "Observation", "glu3"); err == nil {
-		t.Error("the other organization reads the record after the revocation")
+	if st, body := chart("after the revocation"); st != 404 || !strings.Contains(body, "<h1>Chart not found</h1>") || strings.Contains(body, "Zoë") {
+		t.Errorf("the other organization's chart after the revocation: %d %.300s", st, body)
 	}
 	portalGo(t, ctx, base+"/portal/data/summary", "h1")
 	portalShots(t, ctx, "summary")
@@ -296,9 +330,4 @@ func TestBrowserPortal(t *testing.T) {
 		t.Errorf("the proxy's view: %q", s)
 	}
 	portalShots(t, pctx, "proxy-health")
-}
-
-// portalInboxQuery lists the threads of a shared inbox.
-func portalInboxQuery(group string) inbox.ThreadQuery {
-	return inbox.ThreadQuery{Reader: inbox.Reader{User: "Practitioner/doc", Groups: []string{group}}}
 }

@@ -32,6 +32,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	tlsKey := fs.String("tls-key", os.Getenv("OPENCHART_TLS_KEY"), "the private key of --tls-cert (PEM)")
 	consent := fs.String("consent", envOr("OPENCHART_CONSENT", "opt-in"), "how other organizations' staff reach a patient: opt-in (after the patient's Consent) or opt-out (after treating her, unless a Consent denies it)")
 	selfSigned := fs.Bool("self-signed", false, "serve HTTPS with a self-signed certificate for local use (made once, kept in the data directory)")
+	pprofAddr := fs.String("pprof", "", "serve Go runtime profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060 (off by default)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return err
@@ -44,6 +45,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	consentModel, ok := access.ParseConsentModel(*consent)
 	if !ok {
 		return usageError{fmt.Errorf("--consent must be opt-in or opt-out, not %q", *consent)}
+	}
+	if *pprofAddr != "" {
+		if err := server.CheckProfilesAddr(*pprofAddr); err != nil {
+			return usageError{fmt.Errorf("--pprof: %w", err)}
+		}
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usageError{fmt.Errorf("--tls-cert and --tls-key go together")}
@@ -113,6 +119,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	go purgeExpired(ctx, d.Auth, log)
+	if *pprofAddr != "" {
+		go func() {
+			if err := server.ServeProfiles(ctx, *pprofAddr, log); err != nil {
+				log.Error("profiles not served", "err", err)
+			}
+		}()
+	}
 
 	if tlsConf != nil {
 		ln = tls.NewListener(ln, tlsConf)

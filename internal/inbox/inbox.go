@@ -2,7 +2,6 @@ package inbox
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -145,53 +144,16 @@ func checkID(op, field, id string) error {
 	return nil
 }
 
-func norm(v any) any {
-	data, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("inbox: building a resource: %v", err))
-	}
-	x, err := fhir.ParseJSON(data, fhir.ParseOptions{})
-	if err != nil {
-		panic(fmt.Sprintf("inbox: building a resource: %v", err))
-	}
-	return x
-}
-
-func build(res map[string]any) map[string]any { return norm(res).(map[string]any) }
-
 func parse(rec *store.Record) (map[string]any, error) {
-	res, err := fhir.Parse(rec.JSON, fhir.ParseOptions{})
-	if err != nil {
-		return nil, errs.E("inbox", errs.Internal, fmt.Errorf("parsing %s/%s: %w", rec.Type, rec.ID, err))
-	}
-	return res, nil
+	return fhir.ParseStored("inbox", rec.Type, rec.ID, rec.JSON)
 }
-
-func str(v any) string {
-	s, _ := v.(string)
-	return s
-}
-
-func list(v any) []any {
-	a, _ := v.([]any)
-	return a
-}
-
-func obj(v any) map[string]any {
-	m, _ := v.(map[string]any)
-	return m
-}
-
-func refOf(v any) string { return str(obj(v)["reference"]) }
-
-func ref(r string) map[string]any { return map[string]any{"reference": r} }
 
 // stamp formats a FHIR dateTime to the microsecond, so messages sent in
 // one second still sort in order.
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z07:00") }
 
 func parseTime(v any) time.Time {
-	s := str(v)
+	s := fhir.Str(v)
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04", "2006-01-02", "2006-01", "2006"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t
@@ -203,17 +165,17 @@ func parseTime(v any) time.Time {
 // label is the text of a CodeableConcept: its text, else its first
 // coding's display, else its code.
 func label(v any) string {
-	cc := obj(v)
-	if t := str(cc["text"]); t != "" {
+	cc := fhir.Obj(v)
+	if t := fhir.Str(cc["text"]); t != "" {
 		return t
 	}
-	for _, c := range list(cc["coding"]) {
-		if d := str(obj(c)["display"]); d != "" {
+	for _, c := range fhir.List(cc["coding"]) {
+		if d := fhir.Str(fhir.Obj(c)["display"]); d != "" {
 			return d
 		}
 	}
-	for _, c := range list(cc["coding"]) {
-		if d := str(obj(c)["code"]); d != "" {
+	for _, c := range fhir.List(cc["coding"]) {
+		if d := fhir.Str(fhir.Obj(c)["code"]); d != "" {
 			return d
 		}
 	}
@@ -310,23 +272,23 @@ func displayName(res map[string]any) string {
 		return n
 	}
 	var pick map[string]any
-	for _, n := range list(res["name"]) {
-		m := obj(n)
-		if pick == nil || str(m["use"]) == "official" && str(pick["use"]) != "official" {
+	for _, n := range fhir.List(res["name"]) {
+		m := fhir.Obj(n)
+		if pick == nil || fhir.Str(m["use"]) == "official" && fhir.Str(pick["use"]) != "official" {
 			pick = m
 		}
 	}
 	if pick == nil {
 		return ""
 	}
-	if t := str(pick["text"]); t != "" {
+	if t := fhir.Str(pick["text"]); t != "" {
 		return t
 	}
 	var parts []string
-	for _, g := range list(pick["given"]) {
-		parts = append(parts, str(g))
+	for _, g := range fhir.List(pick["given"]) {
+		parts = append(parts, fhir.Str(g))
 	}
-	if f := str(pick["family"]); f != "" {
+	if f := fhir.Str(pick["family"]); f != "" {
 		parts = append(parts, f)
 	}
 	return strings.Join(parts, " ")

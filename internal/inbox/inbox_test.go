@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
 )
 
 var (
@@ -205,7 +206,7 @@ func testResults(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	tres := e.valid("Task", task)
-	if tres["status"] != "completed" || refOf(tres["focus"]) != critical || refOf(tres["owner"]) != e.doc {
+	if tres["status"] != "completed" || fhir.RefOf(tres["focus"]) != critical || fhir.RefOf(tres["owner"]) != e.doc {
 		t.Errorf("review task = %v", tres)
 	}
 	e.valid(strings.Split(critical, "/")[0], strings.Split(critical, "/")[1])

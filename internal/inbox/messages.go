@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/repo"
 	"github.com/openchart/openchart/internal/store"
 )
@@ -160,22 +161,22 @@ func (ib *Inbox) communication(m NewMessage, text, root, inResponseTo string, no
 	}
 	var to []any
 	for _, r := range m.To {
-		to = append(to, ref(r))
+		to = append(to, fhir.Reference(r))
 	}
 	res := map[string]any{
 		"resourceType": "Communication",
 		"status":       "completed",
 		"category":     []any{map[string]any{"coding": []any{map[string]any{"system": CategorySystem, "code": CategoryMessage, "display": "Patient message"}}}},
-		"subject":      ref(m.Patient),
+		"subject":      fhir.Reference(m.Patient),
 		"topic":        map[string]any{"text": m.Topic},
 		"sent":         stamp(now),
 		"recipient":    to,
-		"sender":       ref(m.From),
+		"sender":       fhir.Reference(m.From),
 		"payload":      payload,
 	}
 	if root != "" {
-		res["partOf"] = []any{ref("Communication/" + root)}
-		res["inResponseTo"] = []any{ref("Communication/" + inResponseTo)}
+		res["partOf"] = []any{fhir.Reference("Communication/" + root)}
+		res["inResponseTo"] = []any{fhir.Reference("Communication/" + inResponseTo)}
 	}
 	return res
 }
@@ -225,7 +226,11 @@ func (ib *Inbox) Send(ctx context.Context, m NewMessage) (*Message, error) {
 func (ib *Inbox) store(ctx context.Context, m NewMessage, text, root, inResponseTo string) (*Message, error) {
 	var out *Message
 	err := ib.repo.InTx(ctx, func(tx *repo.Tx) error {
-		o, err := tx.Create(ctx, build(ib.communication(m, text, root, inResponseTo, tx.Now())), repo.CreateOptions{})
+		msg, err := fhir.Normalize(ib.communication(m, text, root, inResponseTo, tx.Now()))
+		if err != nil {
+			return err
+		}
+		o, err := tx.Create(ctx, msg, repo.CreateOptions{})
 		if err != nil {
 			return err
 		}
@@ -292,9 +297,9 @@ func (ib *Inbox) message(ctx context.Context, op, id string) (*Message, error) {
 }
 
 func isMessage(res map[string]any) bool {
-	for _, c := range list(res["category"]) {
-		for _, cd := range list(obj(c)["coding"]) {
-			if str(obj(cd)["system"]) == CategorySystem && str(obj(cd)["code"]) == CategoryMessage {
+	for _, c := range fhir.List(res["category"]) {
+		for _, cd := range fhir.List(fhir.Obj(c)["coding"]) {
+			if fhir.Str(fhir.Obj(cd)["system"]) == CategorySystem && fhir.Str(fhir.Obj(cd)["code"]) == CategoryMessage {
 				return true
 			}
 		}
@@ -303,33 +308,33 @@ func isMessage(res map[string]any) bool {
 }
 
 func messageOf(rec *store.Record, res map[string]any) *Message {
-	m := &Message{ID: rec.ID, Thread: rec.ID, Patient: refOf(res["subject"]), Sender: refOf(res["sender"]),
-		Topic: str(obj(res["topic"])["text"]), Sent: parseTime(res["sent"]), Received: parseTime(res["received"])}
-	if p := list(res["partOf"]); len(p) > 0 {
-		m.Thread = strings.TrimPrefix(refOf(p[0]), "Communication/")
+	m := &Message{ID: rec.ID, Thread: rec.ID, Patient: fhir.RefOf(res["subject"]), Sender: fhir.RefOf(res["sender"]),
+		Topic: fhir.Str(fhir.Obj(res["topic"])["text"]), Sent: parseTime(res["sent"]), Received: parseTime(res["received"])}
+	if p := fhir.List(res["partOf"]); len(p) > 0 {
+		m.Thread = strings.TrimPrefix(fhir.RefOf(p[0]), "Communication/")
 	}
-	if p := list(res["inResponseTo"]); len(p) > 0 {
-		m.InResponseTo = strings.TrimPrefix(refOf(p[0]), "Communication/")
+	if p := fhir.List(res["inResponseTo"]); len(p) > 0 {
+		m.InResponseTo = strings.TrimPrefix(fhir.RefOf(p[0]), "Communication/")
 	}
-	for _, r := range list(res["recipient"]) {
-		m.Recipients = append(m.Recipients, refOf(r))
+	for _, r := range fhir.List(res["recipient"]) {
+		m.Recipients = append(m.Recipients, fhir.RefOf(r))
 	}
-	for _, p := range list(res["payload"]) {
-		pm := obj(p)
+	for _, p := range fhir.List(res["payload"]) {
+		pm := fhir.Obj(p)
 		if s, ok := pm["contentString"].(string); ok {
 			if m.Text != "" {
 				m.Text += "\n"
 			}
 			m.Text += s
 		}
-		if a := obj(pm["contentAttachment"]); a != nil {
-			data, _ := base64.StdEncoding.DecodeString(str(a["data"]))
-			m.Attachments = append(m.Attachments, Attachment{ContentType: str(a["contentType"]), Title: str(a["title"]), Data: data})
+		if a := fhir.Obj(pm["contentAttachment"]); a != nil {
+			data, _ := base64.StdEncoding.DecodeString(fhir.Str(a["data"]))
+			m.Attachments = append(m.Attachments, Attachment{ContentType: fhir.Str(a["contentType"]), Title: fhir.Str(a["title"]), Data: data})
 		}
 	}
-	for _, e := range list(res["extension"]) {
-		if str(obj(e)["url"]) == ReadByURL {
-			m.ReadBy = refOf(obj(e)["valueReference"])
+	for _, e := range fhir.List(res["extension"]) {
+		if fhir.Str(fhir.Obj(e)["url"]) == ReadByURL {
+			m.ReadBy = fhir.RefOf(fhir.Obj(e)["valueReference"])
 		}
 	}
 	return m
@@ -597,7 +602,7 @@ func (ib *Inbox) MarkRead(ctx context.Context, threadID string, r Reader) (int, 
 					return cur, nil // read meanwhile by another member of the group
 				}
 				cur["received"] = stamp(tx.Now())
-				cur["extension"] = append(list(cur["extension"]), norm(map[string]any{"url": ReadByURL, "valueReference": ref(r.User)}))
+				cur["extension"] = append(fhir.List(cur["extension"]), map[string]any{"url": ReadByURL, "valueReference": fhir.Reference(r.User)})
 				return cur, nil
 			}, repo.UpdateOptions{})
 			if err != nil {
@@ -654,7 +659,7 @@ func (ib *Inbox) UnreadByPatient(ctx context.Context, r Reader) (map[string]int,
 		if err != nil {
 			return nil, err
 		}
-		out[refOf(res["subject"])]++
+		out[fhir.RefOf(res["subject"])]++
 	}
 	return out, nil
 }

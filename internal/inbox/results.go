@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/repo"
 	"github.com/openchart/openchart/internal/store"
 )
@@ -212,21 +213,21 @@ func (ib *Inbox) judgeReports(ctx context.Context, reports []*Result) error {
 }
 
 func resultOf(rec *store.Record, res map[string]any) *Result {
-	r := &Result{Ref: rec.Type + "/" + rec.ID, Version: rec.Version, Patient: refOf(res["subject"]),
-		Name: label(res["code"]), Status: str(res["status"])}
+	r := &Result{Ref: rec.Type + "/" + rec.ID, Version: rec.Version, Patient: fhir.RefOf(res["subject"]),
+		Name: label(res["code"]), Status: fhir.Str(res["status"])}
 	r.When = parseTime(res["issued"])
 	if r.When.IsZero() {
 		r.When = parseTime(res["effectiveDateTime"])
 	}
 	if r.When.IsZero() {
-		r.When = parseTime(obj(res["effectivePeriod"])["start"])
+		r.When = parseTime(fhir.Obj(res["effectivePeriod"])["start"])
 	}
-	for _, m := range list(res["result"]) {
-		r.Members = append(r.Members, refOf(m))
+	for _, m := range fhir.List(res["result"]) {
+		r.Members = append(r.Members, fhir.RefOf(m))
 	}
 	judge(r, res)
-	for _, c := range list(res["component"]) {
-		judge(r, obj(c))
+	for _, c := range fhir.List(res["component"]) {
+		judge(r, fhir.Obj(c))
 	}
 	r.Value = valueText(res)
 	return r
@@ -237,9 +238,9 @@ func resultOf(rec *store.Record, res map[string]any) *Result {
 // range.
 func judge(r *Result, o map[string]any) {
 	var codes []string
-	for _, in := range list(o["interpretation"]) {
-		for _, c := range list(obj(in)["coding"]) {
-			if code := str(obj(c)["code"]); code != "" {
+	for _, in := range fhir.List(o["interpretation"]) {
+		for _, c := range fhir.List(fhir.Obj(in)["coding"]) {
+			if code := fhir.Str(fhir.Obj(c)["code"]); code != "" {
 				codes = append(codes, code)
 			}
 		}
@@ -263,18 +264,18 @@ func judge(r *Result, o map[string]any) {
 // rangeFlags compares a valueQuantity with the reference ranges (same
 // unit, or a range without one): "H" above a high, "L" below a low.
 func rangeFlags(o map[string]any) []string {
-	vq := obj(o["valueQuantity"])
+	vq := fhir.Obj(o["valueQuantity"])
 	v, ok := number(vq["value"])
 	if !ok {
 		return nil
 	}
-	for _, rr := range list(o["referenceRange"]) {
-		rm := obj(rr)
+	for _, rr := range fhir.List(o["referenceRange"]) {
+		rm := fhir.Obj(rr)
 		for _, side := range []struct {
 			key, flag string
 			out       func(v, lim float64) bool
 		}{{"high", "H", func(v, l float64) bool { return v > l }}, {"low", "L", func(v, l float64) bool { return v < l }}} {
-			lim := obj(rm[side.key])
+			lim := fhir.Obj(rm[side.key])
 			l, ok := number(lim["value"])
 			if !ok || !sameUnit(vq, lim) {
 				continue
@@ -288,9 +289,9 @@ func rangeFlags(o map[string]any) []string {
 }
 
 func sameUnit(a, b map[string]any) bool {
-	ua, ub := str(a["code"]), str(b["code"])
+	ua, ub := fhir.Str(a["code"]), fhir.Str(b["code"])
 	if ua == "" || ub == "" {
-		ua, ub = str(a["unit"]), str(b["unit"])
+		ua, ub = fhir.Str(a["unit"]), fhir.Str(b["unit"])
 	}
 	return ua == "" || ub == "" || ua == ub
 }
@@ -305,16 +306,16 @@ func number(v any) (float64, bool) {
 }
 
 func valueText(res map[string]any) string {
-	if vq := obj(res["valueQuantity"]); vq != nil {
+	if vq := fhir.Obj(res["valueQuantity"]); vq != nil {
 		s := string(jsonNumber(vq["value"]))
-		if u := str(vq["unit"]); u != "" {
+		if u := fhir.Str(vq["unit"]); u != "" {
 			s += " " + u
-		} else if c := str(vq["code"]); c != "" {
+		} else if c := fhir.Str(vq["code"]); c != "" {
 			s += " " + c
 		}
 		return s
 	}
-	if s := str(res["valueString"]); s != "" {
+	if s := fhir.Str(res["valueString"]); s != "" {
 		return s
 	}
 	if cc, ok := res["valueCodeableConcept"]; ok {
@@ -329,8 +330,8 @@ func jsonNumber(v any) json.Number {
 }
 
 func reviewed(res map[string]any) bool {
-	for _, t := range list(obj(res["meta"])["tag"]) {
-		if str(obj(t)["system"]) == ReviewTagSystem && str(obj(t)["code"]) == ReviewedTag {
+	for _, t := range fhir.List(fhir.Obj(res["meta"])["tag"]) {
+		if fhir.Str(fhir.Obj(t)["system"]) == ReviewTagSystem && fhir.Str(fhir.Obj(t)["code"]) == ReviewedTag {
 			return true
 		}
 	}
@@ -368,8 +369,8 @@ func (ib *Inbox) SignOff(ctx context.Context, resultRef, reviewer, note string) 
 		switch {
 		case reviewed(res):
 			return errs.E(op, errs.Conflict, "This result has already been signed off.")
-		case !slices.Contains(strings.Split(reviewStatuses, ","), str(res["status"])):
-			return errs.E(op, errs.Conflict, fmt.Sprintf("This result is %s, not final: it can be signed off once the lab has finalised it.", str(res["status"])))
+		case !slices.Contains(strings.Split(reviewStatuses, ","), fhir.Str(res["status"])):
+			return errs.E(op, errs.Conflict, fmt.Sprintf("This result is %s, not final: it can be signed off once the lab has finalised it.", fhir.Str(res["status"])))
 		}
 		taskID = repo.NewID()
 		if err := signOne(ctx, tx, res, rec, taskID, "", reviewer, note); err != nil {
@@ -378,8 +379,8 @@ func (ib *Inbox) SignOff(ctx context.Context, resultRef, reviewer, note string) 
 		if typ != "DiagnosticReport" {
 			return nil
 		}
-		for _, m := range list(res["result"]) {
-			mt, mid, ok := splitRef(refOf(m))
+		for _, m := range fhir.List(res["result"]) {
+			mt, mid, ok := splitRef(fhir.RefOf(m))
 			if !ok || mt != "Observation" {
 				continue
 			}
@@ -390,7 +391,7 @@ func (ib *Inbox) SignOff(ctx context.Context, resultRef, reviewer, note string) 
 			if err != nil {
 				return err
 			}
-			if reviewed(mres) || !slices.Contains(strings.Split(reviewStatuses, ","), str(mres["status"])) {
+			if reviewed(mres) || !slices.Contains(strings.Split(reviewStatuses, ","), fhir.Str(mres["status"])) {
 				continue
 			}
 			if err := signOne(ctx, tx, mres, mrec, repo.NewID(), taskID, reviewer, note); err != nil {
@@ -415,12 +416,12 @@ func readResult(ctx context.Context, tx *repo.Tx, typ, id string) (map[string]an
 }
 
 func signOne(ctx context.Context, tx *repo.Tx, res map[string]any, rec *store.Record, taskID, partOf, reviewer, note string) error {
-	meta := obj(res["meta"])
+	meta := fhir.Obj(res["meta"])
 	if meta == nil {
 		meta = map[string]any{}
 		res["meta"] = meta
 	}
-	meta["tag"] = append(list(meta["tag"]), map[string]any{"system": ReviewTagSystem, "code": ReviewedTag, "display": "Reviewed"})
+	meta["tag"] = append(fhir.List(meta["tag"]), map[string]any{"system": ReviewTagSystem, "code": ReviewedTag, "display": "Reviewed"})
 	out, err := tx.Update(ctx, rec.Type, rec.ID, res, repo.UpdateOptions{IfMatch: rec.Version})
 	if err != nil {
 		return err
@@ -432,26 +433,29 @@ func signOne(ctx context.Context, tx *repo.Tx, res map[string]any, rec *store.Re
 		"intent":          "order",
 		"code":            map[string]any{"coding": []any{map[string]any{"system": TaskCodeSystem, "code": ReviewCode, "display": "Review result"}}},
 		"description":     "Result review and sign-off",
-		"focus":           ref(rec.Type + "/" + rec.ID),
+		"focus":           fhir.Reference(rec.Type + "/" + rec.ID),
 		"authoredOn":      now,
 		"lastModified":    now,
-		"owner":           ref(reviewer),
+		"owner":           fhir.Reference(reviewer),
 		"executionPeriod": map[string]any{"start": now, "end": now},
 		"input": []any{map[string]any{
 			"type":           map[string]any{"text": "reviewed version"},
-			"valueReference": ref(rec.Type + "/" + rec.ID + "/_history/" + strconv.FormatInt(out.Record.Version, 10)),
+			"valueReference": fhir.Reference(rec.Type + "/" + rec.ID + "/_history/" + strconv.FormatInt(out.Record.Version, 10)),
 		}},
 	}
-	if p := refOf(res["subject"]); strings.HasPrefix(p, "Patient/") {
-		task["for"] = ref(p)
+	if p := fhir.RefOf(res["subject"]); strings.HasPrefix(p, "Patient/") {
+		task["for"] = fhir.Reference(p)
 	}
 	if partOf != "" {
-		task["partOf"] = []any{ref("Task/" + partOf)}
+		task["partOf"] = []any{fhir.Reference("Task/" + partOf)}
 	}
 	if note != "" {
-		task["note"] = []any{map[string]any{"authorReference": ref(reviewer), "time": now, "text": note}}
+		task["note"] = []any{map[string]any{"authorReference": fhir.Reference(reviewer), "time": now, "text": note}}
 	}
-	_, err = tx.Create(ctx, build(task), repo.CreateOptions{ID: taskID})
+	if task, err = fhir.Normalize(task); err != nil {
+		return err
+	}
+	_, err = tx.Create(ctx, task, repo.CreateOptions{ID: taskID})
 	return err
 }
 
@@ -483,9 +487,9 @@ func (ib *Inbox) Reviews(ctx context.Context, resultRef string) ([]Review, error
 		if err != nil {
 			return nil, err
 		}
-		rv := Review{Task: rec.ID, Reviewer: refOf(res["owner"]), At: parseTime(res["lastModified"])}
-		if n := list(res["note"]); len(n) > 0 {
-			rv.Note = str(obj(n[0])["text"])
+		rv := Review{Task: rec.ID, Reviewer: fhir.RefOf(res["owner"]), At: parseTime(res["lastModified"])}
+		if n := fhir.List(res["note"]); len(n) > 0 {
+			rv.Note = fhir.Str(fhir.Obj(n[0])["text"])
 		}
 		out = append(out, rv)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/repo"
 	"github.com/openchart/openchart/internal/store"
 )
@@ -38,14 +39,14 @@ type Task struct {
 func (t *Task) Open() bool { return slices.Contains(openStatuses, t.Status) }
 
 func taskOf(rec *store.Record, res map[string]any) *Task {
-	t := &Task{ID: rec.ID, Status: str(res["status"]), Priority: str(res["priority"]), Description: str(res["description"]),
-		Owner: refOf(res["owner"]), Patient: refOf(res["for"]), Focus: refOf(res["focus"]),
-		Due: parseTime(obj(obj(res["restriction"])["period"])["end"]), Authored: parseTime(res["authoredOn"])}
+	t := &Task{ID: rec.ID, Status: fhir.Str(res["status"]), Priority: fhir.Str(res["priority"]), Description: fhir.Str(res["description"]),
+		Owner: fhir.RefOf(res["owner"]), Patient: fhir.RefOf(res["for"]), Focus: fhir.RefOf(res["focus"]),
+		Due: parseTime(fhir.Obj(fhir.Obj(res["restriction"])["period"])["end"]), Authored: parseTime(res["authoredOn"])}
 	if t.Description == "" {
 		t.Description = label(res["code"])
 	}
-	if n := list(res["note"]); len(n) > 0 {
-		t.Note = str(obj(n[len(n)-1])["text"])
+	if n := fhir.List(res["note"]); len(n) > 0 {
+		t.Note = fhir.Str(fhir.Obj(n[len(n)-1])["text"])
 	}
 	return t
 }
@@ -92,32 +93,36 @@ func (ib *Inbox) CreateTask(ctx context.Context, n NewTask) (*Task, error) {
 		"description":  n.Description,
 		"authoredOn":   stamp(now),
 		"lastModified": stamp(now),
-		"owner":        ref(n.Owner),
+		"owner":        fhir.Reference(n.Owner),
 	}
 	if n.Patient != "" {
 		if _, err := checkRef(op, "patient", n.Patient, "Patient"); err != nil {
 			return nil, err
 		}
-		res["for"] = ref(n.Patient)
+		res["for"] = fhir.Reference(n.Patient)
 	}
 	if n.Focus != "" {
 		if _, _, ok := splitRef(n.Focus); !ok {
 			return nil, invalid(op, "focus", fmt.Sprintf("%q is not a reference Type/id", n.Focus))
 		}
-		res["focus"] = ref(n.Focus)
+		res["focus"] = fhir.Reference(n.Focus)
 	}
 	if n.Requester != "" {
 		if _, err := checkRef(op, "requester", n.Requester, "Practitioner", "PractitionerRole", "Organization", "Patient", "RelatedPerson", "Device"); err != nil {
 			return nil, err
 		}
-		res["requester"] = ref(n.Requester)
+		res["requester"] = fhir.Reference(n.Requester)
 	}
 	if !n.Due.IsZero() {
 		res["restriction"] = map[string]any{"period": map[string]any{"end": stamp(n.Due)}}
 	}
 	var out *Task
 	err := ib.repo.InTx(ctx, func(tx *repo.Tx) error {
-		o, err := tx.Create(ctx, build(res), repo.CreateOptions{})
+		task, err := fhir.Normalize(res)
+		if err != nil {
+			return err
+		}
+		o, err := tx.Create(ctx, task, repo.CreateOptions{})
 		if err != nil {
 			return err
 		}
@@ -206,16 +211,19 @@ func (ib *Inbox) closeTask(ctx context.Context, op, id, status, by, note string)
 		now := stamp(tx.Now())
 		res["status"] = status
 		res["lastModified"] = now
-		ep := obj(res["executionPeriod"])
+		ep := fhir.Obj(res["executionPeriod"])
 		if ep == nil {
 			ep = map[string]any{}
 			res["executionPeriod"] = ep
 		}
 		ep["end"] = now
 		if note != "" {
-			res["note"] = append(list(res["note"]), map[string]any{"authorReference": ref(by), "time": now, "text": note})
+			res["note"] = append(fhir.List(res["note"]), map[string]any{"authorReference": fhir.Reference(by), "time": now, "text": note})
 		}
-		o, err := tx.Update(ctx, "Task", id, build(res), repo.UpdateOptions{IfMatch: rec.Version})
+		if res, err = fhir.Normalize(res); err != nil {
+			return err
+		}
+		o, err := tx.Update(ctx, "Task", id, res, repo.UpdateOptions{IfMatch: rec.Version})
 		if err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/store"
 )
 
@@ -53,38 +54,38 @@ type Appointment struct {
 func (a *Appointment) Virtual() bool { return a.JoinURL != "" }
 
 func appointmentOf(rec *store.Record, res map[string]any) *Appointment {
-	a := &Appointment{ID: rec.ID, Version: rec.Version, Status: str(res["status"]),
-		Start: parseInstant(res["start"]), End: parseInstant(res["end"]), Comment: str(res["comment"])}
-	for _, p := range list(res["participant"]) {
-		m, _ := p.(map[string]any)
-		actor, _ := m["actor"].(map[string]any)
-		r := str(actor["reference"])
+	a := &Appointment{ID: rec.ID, Version: rec.Version, Status: fhir.Str(res["status"]),
+		Start: parseInstant(res["start"]), End: parseInstant(res["end"]), Comment: fhir.Str(res["comment"])}
+	for _, p := range fhir.List(res["participant"]) {
+		m := fhir.Obj(p)
+		actor := fhir.Obj(m["actor"])
+		r := fhir.Str(actor["reference"])
 		switch {
 		case strings.HasPrefix(r, "Patient/") && a.Patient == "":
-			a.Patient, a.PatientName = r, str(actor["display"])
+			a.Patient, a.PatientName = r, fhir.Str(actor["display"])
 		case strings.HasPrefix(r, "Practitioner/"):
 			a.Practitioners = append(a.Practitioners, r)
 		case strings.HasPrefix(r, "Location/"):
 			a.Locations = append(a.Locations, r)
 		}
 	}
-	for _, sl := range list(res["slot"]) {
-		if _, id, ok := strings.Cut(refOf(sl), "Slot/"); ok {
+	for _, sl := range fhir.List(res["slot"]) {
+		if _, id, ok := strings.Cut(fhir.RefOf(sl), "Slot/"); ok {
 			a.Slots = append(a.Slots, id)
 		}
 	}
-	if st := list(res["serviceType"]); len(st) > 0 {
+	if st := fhir.List(res["serviceType"]); len(st) > 0 {
 		a.ServiceType = codeOf(st[0])
 	}
-	if rc := list(res["reasonCode"]); len(rc) > 0 {
+	if rc := fhir.List(res["reasonCode"]); len(rc) > 0 {
 		a.Reason = codeOf(rc[0]).Label()
 	}
 	if cr, ok := res["cancelationReason"]; ok {
 		a.CancelReason = codeOf(cr)
 	}
-	for _, e := range list(res["extension"]) {
-		if m, _ := e.(map[string]any); str(m["url"]) == VirtualVisitURL {
-			a.JoinURL = str(m["valueUrl"])
+	for _, e := range fhir.List(res["extension"]) {
+		if m := fhir.Obj(e); fhir.Str(m["url"]) == VirtualVisitURL {
+			a.JoinURL = fhir.Str(m["valueUrl"])
 		}
 	}
 	return a

@@ -9,6 +9,7 @@ import (
 
 	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/repo"
 )
 
@@ -111,9 +112,9 @@ func (s *Service) participants(ctx context.Context, tx *repo.Tx, sl *Slot) ([]an
 		return nil, err
 	}
 	var out []any
-	for _, a := range list(res["actor"]) {
-		r := refOf(a)
-		p := map[string]any{"actor": ref(r), "required": "required", "status": "accepted"}
+	for _, a := range fhir.List(res["actor"]) {
+		r := fhir.RefOf(a)
+		p := map[string]any{"actor": fhir.Reference(r), "required": "required", "status": "accepted"}
 		switch {
 		case strings.HasPrefix(r, "Practitioner/"), strings.HasPrefix(r, "PractitionerRole/"):
 			p["type"] = []any{Code{System: participationSystem, Code: "PPRF", Display: "primary performer"}.concept()}
@@ -176,8 +177,11 @@ func (s *Service) Book(ctx context.Context, b Booking) (*Appointment, error) {
 		if err != nil {
 			return err
 		}
-		res := s.newAppointment(b, sl, parts, name, tx.Now())
-		o, err := tx.Create(ctx, build(res), repo.CreateOptions{})
+		res, err := fhir.Normalize(s.newAppointment(b, sl, parts, name, tx.Now()))
+		if err != nil {
+			return err
+		}
+		o, err := tx.Create(ctx, res, repo.CreateOptions{})
 		if err != nil {
 			return err
 		}
@@ -206,7 +210,7 @@ func (s *Service) newAppointment(b Booking, sl *Slot, parts []any, name string, 
 		"status":       "booked",
 		"start":        instant(sl.Start),
 		"end":          instant(sl.End),
-		"slot":         []any{ref("Slot/" + sl.ID)},
+		"slot":         []any{fhir.Reference("Slot/" + sl.ID)},
 		"created":      now.UTC().Format(time.RFC3339),
 		"participant":  append([]any{patient}, parts...),
 	}
@@ -260,7 +264,10 @@ func (s *Service) change(ctx context.Context, op, id string, fn func(cctx contex
 		if err := fn(cctx, tx, a, res); err != nil {
 			return err
 		}
-		o, err := tx.Update(cctx, "Appointment", id, build(res), repo.UpdateOptions{IfMatch: rec.Version})
+		if res, err = fhir.Normalize(res); err != nil {
+			return err
+		}
+		o, err := tx.Update(cctx, "Appointment", id, res, repo.UpdateOptions{IfMatch: rec.Version})
 		if err != nil {
 			return err
 		}
@@ -360,15 +367,14 @@ func (s *Service) Reschedule(ctx context.Context, id, newSlotID string, by Actor
 			return err
 		}
 		keep := []any{}
-		for _, p := range list(res["participant"]) {
-			m, _ := p.(map[string]any)
-			r := refOf(m["actor"])
+		for _, p := range fhir.List(res["participant"]) {
+			r := fhir.RefOf(fhir.Obj(p)["actor"])
 			if !strings.HasPrefix(r, "Practitioner/") && !strings.HasPrefix(r, "PractitionerRole/") && !strings.HasPrefix(r, "Location/") {
 				keep = append(keep, p)
 			}
 		}
 		res["participant"] = append(keep, parts...)
-		res["slot"] = []any{ref("Slot/" + sl.ID)}
+		res["slot"] = []any{fhir.Reference("Slot/" + sl.ID)}
 		res["start"], res["end"] = instant(sl.Start), instant(sl.End)
 		return nil
 	})
@@ -419,7 +425,11 @@ func (s *Service) CheckIn(ctx context.Context, id string) (string, error) {
 		if len(found.Records) > 0 {
 			encID = found.Records[0].ID
 		} else {
-			o, err := tx.Create(ctx, build(encounter(a, serviceProvider(ctx), tx.Now())), repo.CreateOptions{})
+			enc, err := fhir.Normalize(encounter(a, serviceProvider(ctx), tx.Now()))
+			if err != nil {
+				return err
+			}
+			o, err := tx.Create(ctx, enc, repo.CreateOptions{})
 			if err != nil {
 				return err
 			}
@@ -427,7 +437,10 @@ func (s *Service) CheckIn(ctx context.Context, id string) (string, error) {
 		}
 		if a.Status == "booked" {
 			res["status"] = "arrived"
-			if _, err := tx.Update(ctx, "Appointment", id, build(res), repo.UpdateOptions{IfMatch: rec.Version}); err != nil {
+			if res, err = fhir.Normalize(res); err != nil {
+				return err
+			}
+			if _, err := tx.Update(ctx, "Appointment", id, res, repo.UpdateOptions{IfMatch: rec.Version}); err != nil {
 				return err
 			}
 		}
@@ -461,8 +474,8 @@ func encounter(a *Appointment, provider string, now time.Time) map[string]any {
 		"resourceType": "Encounter",
 		"status":       "in-progress",
 		"class":        map[string]any{"system": class.System, "code": class.Code, "display": class.Display},
-		"subject":      ref(a.Patient),
-		"appointment":  []any{ref("Appointment/" + a.ID)},
+		"subject":      fhir.Reference(a.Patient),
+		"appointment":  []any{fhir.Reference("Appointment/" + a.ID)},
 		"period":       map[string]any{"start": now.UTC().Format(time.RFC3339)},
 	}
 	if !a.ServiceType.zero() {
@@ -472,7 +485,7 @@ func encounter(a *Appointment, provider string, now time.Time) map[string]any {
 	for _, p := range a.Practitioners {
 		parts = append(parts, map[string]any{
 			"type":       []any{Code{System: participationSystem, Code: "PPRF", Display: "primary performer"}.concept()},
-			"individual": ref(p),
+			"individual": fhir.Reference(p),
 		})
 	}
 	if parts != nil {
@@ -480,7 +493,7 @@ func encounter(a *Appointment, provider string, now time.Time) map[string]any {
 	}
 	var locs []any
 	for _, l := range a.Locations {
-		locs = append(locs, map[string]any{"location": ref(l), "status": "active"})
+		locs = append(locs, map[string]any{"location": fhir.Reference(l), "status": "active"})
 	}
 	if locs != nil {
 		enc["location"] = locs
@@ -489,7 +502,7 @@ func encounter(a *Appointment, provider string, now time.Time) map[string]any {
 		enc["reasonCode"] = []any{map[string]any{"text": a.Reason}}
 	}
 	if provider != "" {
-		enc["serviceProvider"] = ref(provider)
+		enc["serviceProvider"] = fhir.Reference(provider)
 	}
 	return enc
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
 )
 
 // TestUnderThePolicy runs the front desk and the portal with real
@@ -94,7 +95,7 @@ func TestUnderThePolicy(t *testing.T) {
 			if err != nil {
 				t.Fatalf("front desk check-in: %v", err)
 			}
-			if res := e.valid("Encounter", enc); refOf(res["serviceProvider"]) != org {
+			if res := e.valid("Encounter", enc); fhir.RefOf(res["serviceProvider"]) != org {
 				t.Errorf("the encounter's serviceProvider is %v, want the desk's organization %s", res["serviceProvider"], org)
 			}
 		})

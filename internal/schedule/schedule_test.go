@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
 )
 
 func TestOccurrencesAcrossDaylightSaving(t *testing.T) {
@@ -356,7 +357,7 @@ func testVisit(t *testing.T, e *env) {
 		t.Errorf("status after check-in = %s", a.Status)
 	}
 	res := e.valid("Encounter", enc)
-	if res["status"] != "in-progress" || refOf(list(res["appointment"])[0]) != "Appointment/"+appt.ID || refOf(res["subject"]) != pat {
+	if res["status"] != "in-progress" || fhir.RefOf(fhir.List(res["appointment"])[0]) != "Appointment/"+appt.ID || fhir.RefOf(res["subject"]) != pat {
 		t.Errorf("encounter = %v", res)
 	}
 	if cls, _ := res["class"].(map[string]any); cls["code"] != "VR" {

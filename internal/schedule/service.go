@@ -2,7 +2,6 @@ package schedule
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -112,12 +111,12 @@ func (c Code) concept() map[string]any {
 }
 
 func codeOf(v any) Code {
-	cc, _ := v.(map[string]any)
+	cc := fhir.Obj(v)
 	var c Code
-	c.Text = str(cc["text"])
-	if cs, _ := cc["coding"].([]any); len(cs) > 0 {
-		m, _ := cs[0].(map[string]any)
-		c.System, c.Code, c.Display = str(m["system"]), str(m["code"]), str(m["display"])
+	c.Text = fhir.Str(cc["text"])
+	if cs := fhir.List(cc["coding"]); len(cs) > 0 {
+		m := fhir.Obj(cs[0])
+		c.System, c.Code, c.Display = fhir.Str(m["system"]), fhir.Str(m["code"]), fhir.Str(m["display"])
 	}
 	return c
 }
@@ -165,53 +164,15 @@ func checkID(op, field, id string) error {
 	return nil
 }
 
-// norm turns a Go value into the parsed form the Repository expects
-// (numbers as json.Number, objects as map[string]any, arrays as []any).
-func norm(v any) any {
-	data, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("schedule: building a resource: %v", err))
-	}
-	x, err := fhir.ParseJSON(data, fhir.ParseOptions{})
-	if err != nil {
-		panic(fmt.Sprintf("schedule: building a resource: %v", err))
-	}
-	return x
-}
-
-// build normalizes a resource built in Go (see norm).
-func build(res map[string]any) map[string]any { return norm(res).(map[string]any) }
-
 func parse(rec *store.Record) (map[string]any, error) {
-	res, err := fhir.Parse(rec.JSON, fhir.ParseOptions{})
-	if err != nil {
-		return nil, errs.E("schedule", errs.Internal, fmt.Errorf("parsing %s/%s: %w", rec.Type, rec.ID, err))
-	}
-	return res, nil
+	return fhir.ParseStored("schedule", rec.Type, rec.ID, rec.JSON)
 }
-
-func str(v any) string {
-	s, _ := v.(string)
-	return s
-}
-
-func list(v any) []any {
-	a, _ := v.([]any)
-	return a
-}
-
-func refOf(v any) string {
-	m, _ := v.(map[string]any)
-	return str(m["reference"])
-}
-
-func ref(r string) map[string]any { return map[string]any{"reference": r} }
 
 // instant formats t as a FHIR instant in its own zone, to the second.
 func instant(t time.Time) string { return t.Format(time.RFC3339) }
 
 func parseInstant(v any) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, str(v))
+	t, _ := time.Parse(time.RFC3339Nano, fhir.Str(v))
 	return t
 }
 
@@ -281,28 +242,28 @@ func (s *Service) names(ctx context.Context, refs []string) (map[string]string, 
 // official (else first) name as "Given Family", or its text.
 func PersonName(res map[string]any) string {
 	var pick map[string]any
-	for _, n := range list(res["name"]) {
-		m, _ := n.(map[string]any)
+	for _, n := range fhir.List(res["name"]) {
+		m := fhir.Obj(n)
 		if m == nil {
 			continue
 		}
-		if pick == nil || str(m["use"]) == "official" && str(pick["use"]) != "official" {
+		if pick == nil || fhir.Str(m["use"]) == "official" && fhir.Str(pick["use"]) != "official" {
 			pick = m
 		}
 	}
 	if pick == nil {
 		return ""
 	}
-	if t := str(pick["text"]); t != "" {
+	if t := fhir.Str(pick["text"]); t != "" {
 		return t
 	}
 	var parts []string
-	for _, g := range list(pick["given"]) {
-		if g := str(g); g != "" {
+	for _, g := range fhir.List(pick["given"]) {
+		if g := fhir.Str(g); g != "" {
 			parts = append(parts, g)
 		}
 	}
-	if f := str(pick["family"]); f != "" {
+	if f := fhir.Str(pick["family"]); f != "" {
 		parts = append(parts, f)
 	}
 	return strings.Join(parts, " ")

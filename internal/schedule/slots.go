@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/repo"
 	"github.com/openchart/openchart/internal/store"
 )
@@ -32,9 +33,9 @@ type Slot struct {
 }
 
 func slotOf(rec *store.Record, res map[string]any) *Slot {
-	sl := &Slot{ID: rec.ID, Version: rec.Version, Schedule: refOf(res["schedule"]), Status: str(res["status"]),
+	sl := &Slot{ID: rec.ID, Version: rec.Version, Schedule: fhir.RefOf(res["schedule"]), Status: fhir.Str(res["status"]),
 		Start: parseInstant(res["start"]), End: parseInstant(res["end"])}
-	if st := list(res["serviceType"]); len(st) > 0 {
+	if st := fhir.List(res["serviceType"]); len(st) > 0 {
 		sl.ServiceType = codeOf(st[0])
 	}
 	return sl
@@ -161,7 +162,7 @@ func (s *Service) generate(ctx context.Context, sched *Schedule, starts []time.T
 				"resourceType": "Slot",
 				"identifier": []any{map[string]any{"system": SlotIdentifierSystem,
 					"value": fmt.Sprintf("Schedule/%s@%s", sched.ID, at.UTC().Format(time.RFC3339))}},
-				"schedule": ref("Schedule/" + sched.ID),
+				"schedule": fhir.Reference("Schedule/" + sched.ID),
 				"status":   "free",
 				"start":    instant(at.In(loc)),
 				"end":      instant(at.Add(length).In(loc)),
@@ -169,7 +170,11 @@ func (s *Service) generate(ctx context.Context, sched *Schedule, starts []time.T
 			if !sched.ServiceType.zero() {
 				res["serviceType"] = []any{sched.ServiceType.concept()}
 			}
-			if _, err := tx.Create(ctx, build(res), repo.CreateOptions{ID: id}); err != nil {
+			res, err := fhir.Normalize(res)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Create(ctx, res, repo.CreateOptions{ID: id}); err != nil {
 				return err
 			}
 			created++

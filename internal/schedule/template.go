@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/repo"
 )
 
@@ -128,33 +129,33 @@ func (t Template) extension() map[string]any {
 // templateOf reads the availability extension of a Schedule.
 func templateOf(res map[string]any) (Template, bool) {
 	var t Template
-	for _, e := range list(res["extension"]) {
-		ext, _ := e.(map[string]any)
-		if str(ext["url"]) != AvailabilityURL {
+	for _, e := range fhir.List(res["extension"]) {
+		ext := fhir.Obj(e)
+		if fhir.Str(ext["url"]) != AvailabilityURL {
 			continue
 		}
-		for _, s := range list(ext["extension"]) {
-			sub, _ := s.(map[string]any)
-			switch str(sub["url"]) {
+		for _, s := range fhir.List(ext["extension"]) {
+			sub := fhir.Obj(s)
+			switch fhir.Str(sub["url"]) {
 			case "timeZone":
-				t.TimeZone = str(sub["valueCode"])
+				t.TimeZone = fhir.Str(sub["valueCode"])
 			case "slotMinutes":
 				n, _ := sub["valuePositiveInt"].(json.Number)
 				v, _ := n.Int64()
 				t.SlotMinutes = int(v)
 			case "window":
 				var w Window
-				for _, x := range list(sub["extension"]) {
-					part, _ := x.(map[string]any)
-					switch str(part["url"]) {
+				for _, x := range fhir.List(sub["extension"]) {
+					part := fhir.Obj(x)
+					switch fhir.Str(part["url"]) {
 					case "day":
-						if i := slices.Index(dayCodes, str(part["valueCode"])); i >= 0 {
+						if i := slices.Index(dayCodes, fhir.Str(part["valueCode"])); i >= 0 {
 							w.Days = append(w.Days, time.Weekday(i))
 						}
 					case "start":
-						w.Start = strings.TrimSuffix(str(part["valueTime"]), ":00")
+						w.Start = strings.TrimSuffix(fhir.Str(part["valueTime"]), ":00")
 					case "end":
-						w.End = strings.TrimSuffix(str(part["valueTime"]), ":00")
+						w.End = strings.TrimSuffix(fhir.Str(part["valueTime"]), ":00")
 					}
 				}
 				t.Windows = append(t.Windows, w)
@@ -187,9 +188,9 @@ type Schedule struct {
 }
 
 func scheduleOf(id string, res map[string]any) *Schedule {
-	s := &Schedule{ID: id, Comment: str(res["comment"]), Active: res["active"] != false}
-	for _, a := range list(res["actor"]) {
-		r := refOf(a)
+	s := &Schedule{ID: id, Comment: fhir.Str(res["comment"]), Active: res["active"] != false}
+	for _, a := range fhir.List(res["actor"]) {
+		r := fhir.RefOf(a)
 		switch {
 		case strings.HasPrefix(r, "Practitioner/") && s.Practitioner == "":
 			s.Practitioner = r
@@ -197,7 +198,7 @@ func scheduleOf(id string, res map[string]any) *Schedule {
 			s.Location = r
 		}
 	}
-	if st := list(res["serviceType"]); len(st) > 0 {
+	if st := fhir.List(res["serviceType"]); len(st) > 0 {
 		s.ServiceType = codeOf(st[0])
 	}
 	s.Template, s.HasTemplate = templateOf(res)
@@ -227,7 +228,7 @@ func (s *Service) CreateSchedule(ctx context.Context, spec ScheduleSpec) (string
 		"resourceType": "Schedule",
 		"extension":    []any{spec.Template.extension()},
 		"active":       true,
-		"actor":        []any{ref(spec.Practitioner), ref(spec.Location)},
+		"actor":        []any{fhir.Reference(spec.Practitioner), fhir.Reference(spec.Location)},
 	}
 	if !spec.ServiceType.zero() {
 		res["serviceType"] = []any{spec.ServiceType.concept()}
@@ -235,9 +236,13 @@ func (s *Service) CreateSchedule(ctx context.Context, spec ScheduleSpec) (string
 	if spec.Comment != "" {
 		res["comment"] = spec.Comment
 	}
+	res, err := fhir.Normalize(res)
+	if err != nil {
+		return "", err
+	}
 	var id string
-	err := s.repo.InTx(ctx, func(tx *repo.Tx) error {
-		out, err := tx.Create(ctx, build(res), repo.CreateOptions{})
+	err = s.repo.InTx(ctx, func(tx *repo.Tx) error {
+		out, err := tx.Create(ctx, res, repo.CreateOptions{})
 		if err == nil {
 			id = out.Record.ID
 		}
@@ -264,9 +269,13 @@ func (s *Service) SetTemplate(ctx context.Context, scheduleID string, t Template
 	}
 	return s.repo.InTx(ctx, func(tx *repo.Tx) error {
 		_, err := tx.Patch(ctx, "Schedule", scheduleID, func(cur map[string]any) (map[string]any, error) {
-			exts := []any{norm(t.extension())}
-			for _, e := range list(cur["extension"]) {
-				if m, _ := e.(map[string]any); str(m["url"]) != AvailabilityURL {
+			ext, err := fhir.Normalize(t.extension())
+			if err != nil {
+				return nil, err
+			}
+			exts := []any{ext}
+			for _, e := range fhir.List(cur["extension"]) {
+				if fhir.Str(fhir.Obj(e)["url"]) != AvailabilityURL {
 					exts = append(exts, e)
 				}
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/repo"
 )
 
@@ -88,15 +89,15 @@ func (s *Service) AddDiagnosis(ctx context.Context, encounterID string, dx Diagn
 			"verificationStatus": concept(sysCondVer, "confirmed", "Confirmed"),
 			"category":           cats,
 			"code":               concept(code.System, code.Code, code.Display),
-			"subject":            reference(enc.Patient),
-			"encounter":          reference(enc.Ref()),
+			"subject":            fhir.Reference(enc.Patient),
+			"encounter":          fhir.Reference(enc.Ref()),
 			"recordedDate":       dateTime(tx.Now()),
 		}
 		if onset != "" {
 			cond["onsetDateTime"] = onset
 		}
 		if rec := clinician(p, enc.Res); rec != "" {
-			cond["recorder"] = reference(rec)
+			cond["recorder"] = fhir.Reference(rec)
 		}
 		if dx.Note != "" {
 			cond["note"] = []any{map[string]any{"text": dx.Note}}
@@ -105,9 +106,9 @@ func (s *Service) AddDiagnosis(ctx context.Context, encounterID string, dx Diagn
 		if _, err := tx.Create(ctx, cond, repo.CreateOptions{ID: id}); err != nil {
 			return err
 		}
-		diags, _ := enc.Res["diagnosis"].([]any)
+		diags := fhir.List(enc.Res["diagnosis"])
 		enc.Res["diagnosis"] = append(diags, map[string]any{
-			"condition": reference("Condition/" + id),
+			"condition": fhir.Reference("Condition/" + id),
 			"use":       concept(sysDiagRole, "billing", "Billing"),
 			"rank":      json64(len(diags) + 1),
 		})
@@ -119,14 +120,9 @@ func (s *Service) AddDiagnosis(ctx context.Context, encounterID string, dx Diagn
 
 // statusCode is the first code of a status CodeableConcept.
 func statusCode(v any) string {
-	c, _ := first(mapOf(v)["coding"]).(map[string]any)
-	s, _ := c["code"].(string)
+	c := fhir.Obj(first(fhir.Obj(v)["coding"]))
+	s := fhir.Str(c["code"])
 	return s
-}
-
-func mapOf(v any) map[string]any {
-	m, _ := v.(map[string]any)
-	return m
 }
 
 // ResolveProblem marks a condition resolved: clinicalStatus resolved and
@@ -152,7 +148,7 @@ func (s *Service) ResolveProblem(ctx context.Context, conditionID, abatement str
 			if msg != "" {
 				return fieldErr(op, "abatement", msg)
 			}
-			if onset, _ := c.Res["onsetDateTime"].(string); onset != "" && d < onset[:min(len(onset), len(d))] {
+			if onset := fhir.Str(c.Res["onsetDateTime"]); onset != "" && d < onset[:min(len(onset), len(d))] {
 				return fieldErr(op, "abatement", "The problem cannot resolve before its onset")
 			}
 			date = d

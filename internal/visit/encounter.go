@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/repo"
 )
 
@@ -122,7 +123,7 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (string, error) {
 			if !hasParticipant(appt.Res, patient) {
 				return fieldErr(op, "appointment", "The appointment is for another patient")
 			}
-			if st, _ := appt.Res["status"].(string); st == "cancelled" || st == "noshow" || st == "entered-in-error" {
+			if st := fhir.Str(appt.Res["status"]); st == "cancelled" || st == "noshow" || st == "entered-in-error" {
 				return fieldErr(op, "appointment", "The appointment is "+st)
 			}
 			found, err := s.find(ctx, tx, "Encounter", url.Values{"appointment": {appointment}})
@@ -135,10 +136,10 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (string, error) {
 				newID = derivedID("appt", strings.TrimPrefix(appointment, "Appointment/"))
 			}
 			for _, e := range found {
-				if refOf(e.Res["subject"]) != patient {
+				if fhir.RefOf(e.Res["subject"]) != patient {
 					return fieldErr(op, "appointment", "The appointment's visit belongs to another patient")
 				}
-				if st, _ := e.Res["status"].(string); st != "cancelled" && st != "entered-in-error" {
+				if st := fhir.Str(e.Res["status"]); st != "cancelled" && st != "entered-in-error" {
 					id = e.ID
 					return nil
 				}
@@ -149,10 +150,10 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (string, error) {
 			"status":       "in-progress",
 			"class":        coding(sysActCode, "AMB", "ambulatory"),
 			"type":         []any{concept(vt.Code.System, vt.Code.Code, vt.Code.Display)},
-			"subject":      reference(patient),
+			"subject":      fhir.Reference(patient),
 			"participant": []any{map[string]any{
 				"type":       []any{concept(sysParticipant, "PPRF", "primary performer")},
-				"individual": reference(practitioner),
+				"individual": fhir.Reference(practitioner),
 			}},
 			"period": map[string]any{"start": dateTime(tx.Now())},
 		}
@@ -163,13 +164,13 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (string, error) {
 			enc["reasonCode"] = []any{map[string]any{"text": reason}}
 		}
 		if location != "" {
-			enc["location"] = []any{map[string]any{"location": reference(location), "status": "active"}}
+			enc["location"] = []any{map[string]any{"location": fhir.Reference(location), "status": "active"}}
 		}
 		if appointment != "" {
-			enc["appointment"] = []any{reference(appointment)}
+			enc["appointment"] = []any{fhir.Reference(appointment)}
 		}
 		if org != "" {
-			enc["serviceProvider"] = reference(org)
+			enc["serviceProvider"] = fhir.Reference(org)
 		}
 		out, err := tx.Create(ctx, enc, repo.CreateOptions{ID: newID})
 		if err != nil {
@@ -204,7 +205,7 @@ func (s *Service) Finish(ctx context.Context, encounterID string) error {
 		}
 		res := enc.Res
 		res["status"] = "finished"
-		period, _ := res["period"].(map[string]any)
+		period := fhir.Obj(res["period"])
 		if period == nil {
 			period = map[string]any{}
 			res["period"] = period
@@ -213,9 +214,9 @@ func (s *Service) Finish(ctx context.Context, encounterID string) error {
 		if _, ok := period["start"]; !ok {
 			period["start"] = period["end"]
 		}
-		locs, _ := res["location"].([]any)
+		locs := fhir.List(res["location"])
 		for _, l := range locs {
-			if m, ok := l.(map[string]any); ok && m["status"] == "active" {
+			if m := fhir.Obj(l); m["status"] == "active" {
 				m["status"] = "completed"
 			}
 		}
@@ -229,9 +230,9 @@ func (s *Service) Finish(ctx context.Context, encounterID string) error {
 
 // hasParticipant reports whether ref takes part in an Appointment.
 func hasParticipant(appt map[string]any, ref string) bool {
-	parts, _ := appt["participant"].([]any)
+	parts := fhir.List(appt["participant"])
 	for _, p := range parts {
-		if refOf(mapOf(p)["actor"]) == ref {
+		if fhir.RefOf(fhir.Obj(p)["actor"]) == ref {
 			return true
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/repo"
 )
 
@@ -137,8 +138,8 @@ const (
 
 // narrativeText is the inverse of narrative.
 func narrativeText(v any) string {
-	m, _ := v.(map[string]any)
-	div, _ := m["div"].(string)
+	m := fhir.Obj(v)
+	div := fhir.Str(m["div"])
 	div = strings.TrimSuffix(strings.TrimPrefix(div, divOpen), divClose)
 	lines := strings.Split(div, "<br/>")
 	for i, l := range lines {
@@ -166,14 +167,14 @@ func composition(enc *encounter, n *Note, t Template, author, status, date, cust
 		"status":       status,
 		"type":         concept(sysLOINC, t.DocumentType.Code, t.DocumentType.Display),
 		"category":     []any{concept(sysTemplate, t.ID, t.Title)},
-		"subject":      reference(enc.Patient),
-		"encounter":    reference(enc.Ref()),
+		"subject":      fhir.Reference(enc.Patient),
+		"encounter":    fhir.Reference(enc.Ref()),
 		"date":         date,
-		"author":       []any{reference(author)},
+		"author":       []any{fhir.Reference(author)},
 		"title":        t.Title + " note",
 	}
 	if custodian != "" {
-		c["custodian"] = reference(custodian)
+		c["custodian"] = fhir.Reference(custodian)
 	}
 	if len(secs) > 0 {
 		c["section"] = secs
@@ -184,15 +185,15 @@ func composition(enc *encounter, n *Note, t Template, author, status, date, cust
 // noteOf reads a Note back from a Composition written by composition.
 func noteOf(c map[string]any) Note {
 	var n Note
-	cats, _ := c["category"].([]any)
+	cats := fhir.List(c["category"])
 	for _, cat := range cats {
 		if code, ok := codeIn(cat, sysTemplate); ok {
 			n.Template = code
 		}
 	}
-	secs, _ := c["section"].([]any)
+	secs := fhir.List(c["section"])
 	for _, s := range secs {
-		m, _ := s.(map[string]any)
+		m := fhir.Obj(s)
 		for _, sec := range sections {
 			if code, ok := codeIn(m["code"], sysLOINC); ok && code == sec.code {
 				*sec.text(&n) = narrativeText(m["text"])
@@ -205,10 +206,10 @@ func noteOf(c map[string]any) Note {
 // codeIn returns the code of the first coding of system in a
 // CodeableConcept.
 func codeIn(cc any, system string) (string, bool) {
-	m, _ := cc.(map[string]any)
-	codings, _ := m["coding"].([]any)
+	m := fhir.Obj(cc)
+	codings := fhir.List(m["coding"])
 	for _, c := range codings {
-		cm, _ := c.(map[string]any)
+		cm := fhir.Obj(c)
 		if cm["system"] == system {
 			code, ok := cm["code"].(string)
 			return code, ok
@@ -232,16 +233,16 @@ func (s *Service) notes(ctx context.Context, r reader, enc *encounter) (*visitNo
 	}
 	vn := &visitNotes{replaced: map[string]bool{}}
 	for _, d := range docs {
-		st, _ := d.Res["status"].(string)
+		st := fhir.Str(d.Res["status"])
 		appends := false
-		rels, _ := d.Res["relatesTo"].([]any)
+		rels := fhir.List(d.Res["relatesTo"])
 		for _, rel := range rels {
-			m, _ := rel.(map[string]any)
+			m := fhir.Obj(rel)
 			switch m["code"] {
 			case "appends":
 				appends = true
 			case "replaces":
-				vn.replaced[refOf(m["targetReference"])] = true
+				vn.replaced[fhir.RefOf(m["targetReference"])] = true
 			}
 		}
 		switch {
@@ -311,7 +312,7 @@ func (s *Service) SaveDraft(ctx context.Context, encounterID string, n Note) (st
 			if err := mayEdit(op, p, vn.draft.Res); err != nil {
 				return err
 			}
-			author = refOf(first(vn.draft.Res["author"]))
+			author = fhir.RefOf(first(vn.draft.Res["author"]))
 		}
 		c := composition(enc, &n, t, author, "preliminary", dateTime(tx.Now()), s.organization(p.Organization))
 		if vn.draft == nil {
@@ -341,7 +342,7 @@ func signedErr(op string) error {
 // mayEdit lets only the author of a draft edit it (operators and the
 // system, who act for no practitioner, are trusted).
 func mayEdit(op string, p *access.Principal, draft map[string]any) error {
-	author := refOf(first(draft["author"]))
+	author := fhir.RefOf(first(draft["author"]))
 	if p.FHIRUser == "" || author == "" || p.FHIRUser == author {
 		return nil
 	}
@@ -349,7 +350,7 @@ func mayEdit(op string, p *access.Principal, draft map[string]any) error {
 }
 
 func first(v any) any {
-	if a, ok := v.([]any); ok && len(a) > 0 {
+	if a := fhir.List(v); len(a) > 0 {
 		return a[0]
 	}
 	return nil
@@ -392,13 +393,13 @@ func (s *Service) Documents(ctx context.Context, encounterID string) ([]Document
 	replacedBy := map[string]string{}
 	for _, d := range all {
 		dd := Document{Composition: d.Ref(), Version: d.Version}
-		dd.Title, _ = d.Res["title"].(string)
-		dd.Date, _ = d.Res["date"].(string)
-		dd.Signer = refOf(mapOf(first(d.Res["attester"]))["party"])
-		rels, _ := d.Res["relatesTo"].([]any)
+		dd.Title = fhir.Str(d.Res["title"])
+		dd.Date = fhir.Str(d.Res["date"])
+		dd.Signer = fhir.RefOf(fhir.Obj(first(d.Res["attester"]))["party"])
+		rels := fhir.List(d.Res["relatesTo"])
 		for _, r := range rels {
-			m := mapOf(r)
-			switch target := refOf(m["targetReference"]); m["code"] {
+			m := fhir.Obj(r)
+			switch target := fhir.RefOf(m["targetReference"]); m["code"] {
 			case "appends":
 				dd.Appends = target
 			case "replaces":
@@ -407,7 +408,7 @@ func (s *Service) Documents(ctx context.Context, encounterID string) ([]Document
 			}
 		}
 		if dd.Appends != "" {
-			dd.Addendum = narrativeText(mapOf(first(d.Res["section"]))["text"])
+			dd.Addendum = narrativeText(fhir.Obj(first(d.Res["section"]))["text"])
 		} else {
 			dd.Note = noteOf(d.Res)
 		}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/repo"
 )
 
@@ -91,12 +92,12 @@ func serviceRequest(enc *encounter, cat Code, requester, priority, note, now str
 		"intent":       "order",
 		"category":     []any{concept(cat.System, cat.Code, cat.Display)},
 		"priority":     priority,
-		"subject":      reference(enc.Patient),
-		"encounter":    reference(enc.Ref()),
+		"subject":      fhir.Reference(enc.Patient),
+		"encounter":    fhir.Reference(enc.Ref()),
 		"authoredOn":   now,
 	}
 	if requester != "" {
-		sr["requester"] = reference(requester)
+		sr["requester"] = fhir.Reference(requester)
 	}
 	if note != "" {
 		sr["note"] = []any{map[string]any{"text": note}}
@@ -283,7 +284,7 @@ func (s *Service) Refer(ctx context.Context, encounterID string, r Referral) (st
 		var performers []any
 		for _, ref := range []string{org, prac} {
 			if ref != "" {
-				performers = append(performers, reference(ref))
+				performers = append(performers, fhir.Reference(ref))
 			}
 		}
 		if len(performers) > 0 {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/repo"
 	"github.com/openchart/openchart/internal/safety"
 )
@@ -173,7 +174,7 @@ func (s *Service) safetyContext(ctx context.Context, r reader, patient string) (
 		return c, err
 	}
 	for _, m := range meds {
-		if in, _ := m.Res["intent"].(string); in == "proposal" {
+		if in := fhir.Str(m.Res["intent"]); in == "proposal" {
 			continue
 		}
 		d, err := safety.DrugFromMedicationRequest(m.Res)
@@ -346,7 +347,7 @@ func (s *Service) Prescribe(ctx context.Context, encounterID string, rx Rx, over
 				return err
 			}
 			ref := "DetectedIssue/" + o.Record.ID
-			issueRefs = append(issueRefs, reference(ref))
+			issueRefs = append(issueRefs, fhir.Reference(ref))
 			out.DetectedIssues = append(out.DetectedIssues, ref)
 		}
 		mr := medicationRequest(&rx, d, enc, requester, now)
@@ -365,18 +366,18 @@ func (s *Service) Prescribe(ctx context.Context, encounterID string, rx Rx, over
 // detectedIssue records one overridden alert.
 func detectedIssue(a Alert, patient, mrRef, author, reason, now string) map[string]any {
 	display := map[string]string{"ALGY": "Allergy Alert", "DRG": "Drug Interaction Alert", "DUPTHPY": "Duplicate Therapy Alert"}[a.Code]
-	implicated := []any{reference(mrRef)}
+	implicated := []any{fhir.Reference(mrRef)}
 	if a.RelatedRef != "" {
-		implicated = append(implicated, reference(a.RelatedRef))
+		implicated = append(implicated, fhir.Reference(a.RelatedRef))
 	}
 	di := map[string]any{
 		"resourceType":       "DetectedIssue",
 		"status":             "final",
 		"code":               concept(sysActCode, a.Code, display),
 		"severity":           a.Severity,
-		"patient":            reference(patient),
+		"patient":            fhir.Reference(patient),
 		"identifiedDateTime": now,
-		"author":             reference(author),
+		"author":             fhir.Reference(author),
 		"implicated":         implicated,
 		"detail":             a.Message,
 		"mitigation": []any{map[string]any{
@@ -385,7 +386,7 @@ func detectedIssue(a Alert, patient, mrRef, author, reason, now string) map[stri
 				"text":   "Override: " + reason,
 			},
 			"date":   now,
-			"author": reference(author),
+			"author": fhir.Reference(author),
 		}},
 	}
 	if a.Source != "" {
@@ -429,10 +430,10 @@ func medicationRequest(rx *Rx, d Drug, enc *encounter, requester, now string) ma
 		"intent":                    "order",
 		"category":                  []any{concept("http://terminology.hl7.org/CodeSystem/medicationrequest-category", "outpatient", "Outpatient")},
 		"medicationCodeableConcept": concept(sysRxNorm, d.RxCUI, d.Name),
-		"subject":                   reference(enc.Patient),
-		"encounter":                 reference(enc.Ref()),
+		"subject":                   fhir.Reference(enc.Patient),
+		"encounter":                 fhir.Reference(enc.Ref()),
 		"authoredOn":                now,
-		"requester":                 reference(requester),
+		"requester":                 fhir.Reference(requester),
 		"dosageInstruction":         []any{dosage},
 		"dispenseRequest": map[string]any{
 			"numberOfRepeatsAllowed": json64(rx.Refills),

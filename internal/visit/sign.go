@@ -13,6 +13,7 @@ import (
 
 	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/repo"
 )
 
@@ -77,7 +78,7 @@ func (s *Service) Sign(ctx context.Context, encounterID, signer string) (Signed,
 		now := dateTime(tx.Now())
 		c["status"] = "final"
 		c["date"] = now
-		c["attester"] = []any{map[string]any{"mode": "legal", "time": now, "party": reference(signerRef)}}
+		c["attester"] = []any{map[string]any{"mode": "legal", "time": now, "party": fhir.Reference(signerRef)}}
 		addAuthor(c, signerRef)
 		out, err = s.signDocument(ctx, tx, enc, c, vn.draft.ID, signerRef, p, nil, "")
 		return err
@@ -99,13 +100,13 @@ func checkSigner(op string, p *access.Principal, signer string) (string, error) 
 }
 
 func addAuthor(c map[string]any, ref string) {
-	authors, _ := c["author"].([]any)
+	authors := fhir.List(c["author"])
 	for _, a := range authors {
-		if refOf(a) == ref {
+		if fhir.RefOf(a) == ref {
 			return
 		}
 	}
-	c["author"] = append(authors, reference(ref))
+	c["author"] = append(authors, fhir.Reference(ref))
 }
 
 // relation links a new document to an earlier one: "appends" for an
@@ -144,10 +145,10 @@ func (s *Service) signDocument(ctx context.Context, tx *repo.Tx, enc *encounter,
 		"docStatus":     "final",
 		"type":          c["type"],
 		"category":      []any{concept(sysDocCategory, "clinical-note", "Clinical Note")},
-		"subject":       reference(enc.Patient),
+		"subject":       fhir.Reference(enc.Patient),
 		"date":          now,
 		"author":        c["author"],
-		"authenticator": reference(signer),
+		"authenticator": fhir.Reference(signer),
 		"description":   c["title"],
 		"content": []any{map[string]any{
 			"attachment": map[string]any{
@@ -160,8 +161,8 @@ func (s *Service) signDocument(ctx context.Context, tx *repo.Tx, enc *encounter,
 			},
 		}},
 		"context": map[string]any{
-			"encounter": []any{reference(enc.Ref())},
-			"related":   []any{reference(compRef)},
+			"encounter": []any{fhir.Reference(enc.Ref())},
+			"related":   []any{fhir.Reference(compRef)},
 		},
 	}
 	if cust, ok := c["custodian"]; ok {
@@ -171,7 +172,7 @@ func (s *Service) signDocument(ctx context.Context, tx *repo.Tx, enc *encounter,
 		dr["context"].(map[string]any)["period"] = period
 	}
 	if rel != nil && rel.docRef != nil {
-		dr["relatesTo"] = []any{map[string]any{"code": rel.code, "target": reference(rel.docRef.Ref())}}
+		dr["relatesTo"] = []any{map[string]any{"code": rel.code, "target": fhir.Reference(rel.docRef.Ref())}}
 	}
 	drOut, err := tx.Create(ctx, dr, repo.CreateOptions{})
 	if err != nil {
@@ -182,18 +183,18 @@ func (s *Service) signDocument(ctx context.Context, tx *repo.Tx, enc *encounter,
 	prov := map[string]any{
 		"resourceType": "Provenance",
 		"target": []any{
-			reference(compRef + "/_history/" + strconv.FormatInt(rec.Version, 10)),
-			reference(drRef),
+			fhir.Reference(compRef + "/_history/" + strconv.FormatInt(rec.Version, 10)),
+			fhir.Reference(drRef),
 		},
 		"recorded": now,
 		"agent": []any{map[string]any{
 			"type": concept(sysProvAgent, "author", "Author"),
-			"who":  reference(signer),
+			"who":  fhir.Reference(signer),
 		}},
 		"signature": []any{map[string]any{
 			"type":         []any{coding(sysSignature, sigAuthor, "Author's Signature")},
 			"when":         now,
-			"who":          reference(signer),
+			"who":          fhir.Reference(signer),
 			"targetFormat": "application/fhir+json",
 			"sigFormat":    "application/octet-stream",
 			"data":         digest,
@@ -202,7 +203,7 @@ func (s *Service) signDocument(ctx context.Context, tx *repo.Tx, enc *encounter,
 	if org := s.organization(p.Organization); org != "" {
 		prov["agent"] = append(prov["agent"].([]any), map[string]any{
 			"type": concept(sysProvAgent, "custodian", "Custodian"),
-			"who":  reference(org),
+			"who":  fhir.Reference(org),
 		})
 	}
 	if reason != "" {
@@ -211,7 +212,7 @@ func (s *Service) signDocument(ctx context.Context, tx *repo.Tx, enc *encounter,
 	if rel != nil {
 		prov["entity"] = []any{map[string]any{
 			"role": "revision",
-			"what": reference(rel.composition.Ref()),
+			"what": fhir.Reference(rel.composition.Ref()),
 		}}
 	}
 	provOut, err := tx.Create(ctx, prov, repo.CreateOptions{})
@@ -231,20 +232,20 @@ func (s *Service) signDocument(ctx context.Context, tx *repo.Tx, enc *encounter,
 // attachment: title, patient, visit, then each section.
 func render(c map[string]any, enc *encounter) string {
 	var b strings.Builder
-	title, _ := c["title"].(string)
+	title := fhir.Str(c["title"])
 	fmt.Fprintf(&b, "%s\nPatient: %s\nVisit: %s\nDate: %v\n", title, enc.Patient, enc.Ref(), c["date"])
 	for _, a := range c["attester"].([]any) {
-		m, _ := a.(map[string]any)
-		fmt.Fprintf(&b, "Signed by %s at %v\n", refOf(m["party"]), m["time"])
+		m := fhir.Obj(a)
+		fmt.Fprintf(&b, "Signed by %s at %v\n", fhir.RefOf(m["party"]), m["time"])
 	}
-	rels, _ := c["relatesTo"].([]any)
+	rels := fhir.List(c["relatesTo"])
 	for _, r := range rels {
-		m, _ := r.(map[string]any)
-		fmt.Fprintf(&b, "This document %s %s\n", m["code"], refOf(m["targetReference"]))
+		m := fhir.Obj(r)
+		fmt.Fprintf(&b, "This document %s %s\n", m["code"], fhir.RefOf(m["targetReference"]))
 	}
-	secs, _ := c["section"].([]any)
+	secs := fhir.List(c["section"])
 	for _, s := range secs {
-		m, _ := s.(map[string]any)
+		m := fhir.Obj(s)
 		fmt.Fprintf(&b, "\n%s\n%s\n", m["title"], narrativeText(m["text"]))
 	}
 	return b.String()
@@ -281,7 +282,7 @@ func (s *Service) loadSigned(ctx context.Context, tx *repo.Tx, op, compositionID
 		return nil, nil, errs.E(op, errs.Conflict, "Only a signed note can have an addendum or an amendment",
 			errs.Issue{Severity: "error", Code: "business-rule", Diagnostics: fmt.Sprintf("the Composition is %v", st), Expression: []string{"composition"}})
 	}
-	encID := refOf(c.Res["encounter"])
+	encID := fhir.RefOf(c.Res["encounter"])
 	if !isRef(encID, "Encounter") {
 		return nil, nil, fieldErr(op, "composition", "The note belongs to no visit")
 	}
@@ -335,7 +336,7 @@ func (s *Service) Addendum(ctx context.Context, compositionID, text, author stri
 			return err
 		}
 		now := dateTime(tx.Now())
-		title, _ := orig.Res["title"].(string)
+		title := fhir.Str(orig.Res["title"])
 		c := map[string]any{
 			"resourceType": "Composition",
 			"status":       "final",
@@ -343,10 +344,10 @@ func (s *Service) Addendum(ctx context.Context, compositionID, text, author stri
 			"subject":      orig.Res["subject"],
 			"encounter":    orig.Res["encounter"],
 			"date":         now,
-			"author":       []any{reference(authorRef)},
+			"author":       []any{fhir.Reference(authorRef)},
 			"title":        "Addendum to " + title,
-			"attester":     []any{map[string]any{"mode": "legal", "time": now, "party": reference(authorRef)}},
-			"relatesTo":    []any{map[string]any{"code": "appends", "targetReference": reference(orig.Ref())}},
+			"attester":     []any{map[string]any{"mode": "legal", "time": now, "party": fhir.Reference(authorRef)}},
+			"relatesTo":    []any{map[string]any{"code": "appends", "targetReference": fhir.Reference(orig.Ref())}},
 			"section":      []any{map[string]any{"title": "Addendum", "text": narrative(text)}},
 		}
 		if cat, ok := orig.Res["category"]; ok {
@@ -405,8 +406,8 @@ func (s *Service) Amend(ctx context.Context, compositionID string, n Note, autho
 		if err != nil {
 			return err
 		}
-		if rels, _ := orig.Res["relatesTo"].([]any); len(rels) > 0 {
-			if m, _ := rels[0].(map[string]any); m["code"] == "appends" {
+		if rels := fhir.List(orig.Res["relatesTo"]); len(rels) > 0 {
+			if fhir.Obj(rels[0])["code"] == "appends" {
 				return errs.E(op, errs.Conflict, "An addendum cannot be amended; write another addendum")
 			}
 		}
@@ -434,10 +435,10 @@ func (s *Service) Amend(ctx context.Context, compositionID string, n Note, autho
 			return fieldErr(op, "template", "Choose a note template")
 		}
 		now := dateTime(tx.Now())
-		cust, _ := orig.Res["custodian"].(map[string]any)
-		c := composition(enc, &note, t, authorRef, "final", now, refOf(cust))
-		c["attester"] = []any{map[string]any{"mode": "legal", "time": now, "party": reference(authorRef)}}
-		c["relatesTo"] = []any{map[string]any{"code": "replaces", "targetReference": reference(orig.Ref())}}
+		cust := fhir.Obj(orig.Res["custodian"])
+		c := composition(enc, &note, t, authorRef, "final", now, fhir.RefOf(cust))
+		c["attester"] = []any{map[string]any{"mode": "legal", "time": now, "party": fhir.Reference(authorRef)}}
+		c["relatesTo"] = []any{map[string]any{"code": "replaces", "targetReference": fhir.Reference(orig.Ref())}}
 		dr, err := s.docRefOf(ctx, tx, orig.Ref())
 		if err != nil {
 			return err
@@ -470,12 +471,12 @@ func (s *Service) Verify(ctx context.Context, provenanceID string) error {
 	if err != nil {
 		return err
 	}
-	sig, _ := first(prov.Res["signature"]).(map[string]any)
-	data, _ := sig["data"].(string)
+	sig := fhir.Obj(first(prov.Res["signature"]))
+	data := fhir.Str(sig["data"])
 	var target string
-	targets, _ := prov.Res["target"].([]any)
+	targets := fhir.List(prov.Res["target"])
 	for _, t := range targets {
-		if r := refOf(t); strings.HasPrefix(r, "Composition/") {
+		if r := fhir.RefOf(t); strings.HasPrefix(r, "Composition/") {
 			target = r
 		}
 	}

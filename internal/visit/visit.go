@@ -188,14 +188,6 @@ func splitRef(ref string) (typ, id string) {
 	return typ, id
 }
 
-func reference(ref string) map[string]any { return map[string]any{"reference": ref} }
-
-func refOf(v any) string {
-	m, _ := v.(map[string]any)
-	s, _ := m["reference"].(string)
-	return s
-}
-
 // ---- reading ---------------------------------------------------------
 
 // reader is what Repo and Tx have in common for reads.
@@ -214,9 +206,9 @@ type doc struct {
 func (d *doc) Ref() string { return d.Type + "/" + d.ID }
 
 func parseRecord(rec *store.Record) (*doc, error) {
-	res, err := fhir.Parse(rec.JSON, fhir.ParseOptions{})
+	res, err := fhir.ParseStored("visit", rec.Type, rec.ID, rec.JSON)
 	if err != nil {
-		return nil, errs.E("visit", errs.Internal, fmt.Errorf("parsing %s/%s: %w", rec.Type, rec.ID, err))
+		return nil, err
 	}
 	return &doc{Type: rec.Type, ID: rec.ID, Version: rec.Version, Res: res}, nil
 }
@@ -301,8 +293,8 @@ func loadEncounter(ctx context.Context, r reader, op, id string, open bool) (*en
 	if err != nil {
 		return nil, err
 	}
-	e := &encounter{doc: d, Patient: refOf(d.Res["subject"])}
-	e.Status, _ = d.Res["status"].(string)
+	e := &encounter{doc: d, Patient: fhir.RefOf(d.Res["subject"])}
+	e.Status = fhir.Str(d.Res["status"])
 	if !isRef(e.Patient, "Patient") {
 		return nil, fieldErr(op, "encounter", "The visit has no patient")
 	}
@@ -324,10 +316,10 @@ func clinician(p *access.Principal, enc map[string]any) string {
 }
 
 func encounterPractitioner(enc map[string]any) string {
-	parts, _ := enc["participant"].([]any)
+	parts := fhir.List(enc["participant"])
 	for _, pt := range parts {
-		m, _ := pt.(map[string]any)
-		if ref := refOf(m["individual"]); isRef(ref, "Practitioner") || isRef(ref, "PractitionerRole") {
+		m := fhir.Obj(pt)
+		if ref := fhir.RefOf(m["individual"]); isRef(ref, "Practitioner") || isRef(ref, "PractitionerRole") {
 			return ref
 		}
 	}

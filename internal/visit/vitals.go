@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/repo"
 )
 
@@ -269,8 +270,8 @@ func (s *Service) RecordVitals(ctx context.Context, encounterID string, v Vitals
 }
 
 func periodStart(enc map[string]any) (time.Time, bool) {
-	period, _ := enc["period"].(map[string]any)
-	s, _ := period["start"].(string)
+	period := fhir.Obj(enc["period"])
+	s := fhir.Str(period["start"])
 	t, err := time.Parse(time.RFC3339, s)
 	return t, err == nil
 }
@@ -286,15 +287,15 @@ func observations(ms []measured, enc *encounter, performer, effective string) []
 				"text":   "Vital Signs",
 			}},
 			"code":              concept(sysLOINC, vs.code, vs.display),
-			"subject":           reference(enc.Patient),
-			"encounter":         reference(enc.Ref()),
+			"subject":           fhir.Reference(enc.Patient),
+			"encounter":         fhir.Reference(enc.Ref()),
 			"effectiveDateTime": effective,
 		}
 		if vs.profile != "" {
 			obs["meta"] = map[string]any{"profile": []any{"http://hl7.org/fhir/StructureDefinition/vitalsigns", vs.profile}}
 		}
 		if performer != "" {
-			obs["performer"] = []any{reference(performer)}
+			obs["performer"] = []any{fhir.Reference(performer)}
 		}
 		return obs
 	}

@@ -157,7 +157,7 @@ func (g *guard) rowClauses(types []string) []store.Clause {
 			out = append(out, c)
 		}
 	}
-	for _, l := range rl.HiddenLabels() {
+	for _, l := range g.hiddenLabels() {
 		out = append(out, store.Clause{Or: []store.Predicate{{Param: paramSecurity, Kind: store.KindToken, Op: store.OpNot, System: l.System, Code: l.Code}}})
 	}
 	return out
@@ -391,7 +391,7 @@ func (g *guard) checkWrite(ctx context.Context, run searcher, op, typ, id string
 	if len(cl) > 0 {
 		return g.refused(op, fmt.Sprintf("a scope restricted by a query does not allow writing %s", typ))
 	}
-	for _, l := range g.rules.HiddenLabels() {
+	for _, l := range g.hiddenLabels() {
 		for _, t := range ix.Tokens {
 			if t.Param == paramSecurity && t.System == l.System && t.Code == l.Code {
 				return g.refused(op, "not allowed to write resources labelled "+l.Code)

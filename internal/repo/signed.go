@@ -1,9 +1,11 @@
 package repo
 
 import (
+	"bytes"
 	"encoding/json"
 
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/store"
 )
 
@@ -17,9 +19,13 @@ import (
 //     attester may change only its status, and only to entered-in-error;
 //   - a DocumentReference whose docStatus is final may change only its
 //     status (current to superseded or entered-in-error);
-//   - neither may be deleted.
+//   - neither may be deleted;
+//   - both may take, change or lose the withhold label (withhold.go): a
+//     meta.security coding in ReleaseSystem, which says whether the
+//     patient sees the document, not what it says.
 //
-// Everything else about them, including their text, stays as signed.
+// Everything else about them, including their text and their other
+// labels, stays as signed.
 
 // signedStatusChanges are the status moves a signed document may make.
 var signedStatusChanges = map[string]map[string]bool{
@@ -86,10 +92,21 @@ func checkSigned(op string, cur *store.Record, next map[string]any) error {
 		}
 		same["status"] = old.Status
 	}
-	if !sameContent(cur.JSON, same) {
+	if !sameSigned(cur.JSON, same) {
 		return refuse("A signed document cannot be changed.")
 	}
 	return nil
+}
+
+// sameSigned reports whether a new version of a signed document keeps its
+// content: everything but the meta the Repository sets and the withhold
+// label.
+func sameSigned(stored []byte, res map[string]any) bool {
+	old, err := fhir.Parse(stored, fhir.ParseOptions{})
+	if err != nil {
+		return false
+	}
+	return bytes.Equal(fhir.Marshal(withoutVersionMeta(withoutRelease(old))), fhir.Marshal(withoutVersionMeta(withoutRelease(res))))
 }
 
 func allowedList(typ string) string {

@@ -41,7 +41,7 @@ func (s *Service) readThrottle(ctx context.Context, r store.ItemReader, key stri
 // sourceBlocked reports whether the address made too many failed
 // attempts in the current window.
 func (s *Service) sourceBlocked(th *throttle, now time.Time) bool {
-	return th.Failures >= s.opts.SourceFailures && now.Before(th.First.Add(s.opts.SourceWindow))
+	return windowLeft(th, s.opts.SourceFailures, s.opts.SourceWindow, now) > 0
 }
 
 // countSourceFailure records a failed attempt from an address.
@@ -49,18 +49,7 @@ func (s *Service) countSourceFailure(ctx context.Context, tx store.Tx, source st
 	if source == "" {
 		return nil
 	}
-	th, it, err := s.readThrottle(ctx, tx, "ip:"+source)
-	if err != nil {
-		return err
-	}
-	now := s.now()
-	if !now.Before(th.First.Add(s.opts.SourceWindow)) {
-		th.Failures, th.First = 0, now
-	}
-	th.Failures++
-	th.Last = now
-	it.Expires = th.First.Add(s.opts.SourceWindow)
-	return putJSON(ctx, tx, it, th)
+	return s.countWindowFailure(ctx, tx, "ip:"+source, s.opts.SourceWindow)
 }
 
 // countUserFailure records a failed attempt on an account and locks it at

@@ -84,62 +84,83 @@ func (s *Server) exchangeCode(r *http.Request, f url.Values) (map[string]any, er
 	if code == "" || f.Get("redirect_uri") == "" || verifier == "" {
 		return nil, oerr("invalid_request", "code, redirect_uri and code_verifier are required")
 	}
-	var resp map[string]any
-	var refused *oauthError
-	var revoked string
-	err = s.cfg.Store.InTx(ctx, func(tx store.Tx) error {
-		resp, refused, revoked = nil, nil, ""
+	return s.redeem(ctx, "authorization_code", func(tx store.Tx) (redemption, error) {
 		var cd codeDoc
 		it, err := getDoc(ctx, tx, kindCode, hashToken(code), &cd)
 		if errs.KindOf(err) == errs.NotFound {
-			refused = oerr("invalid_grant", "the code is invalid or expired")
-			return nil
+			return redemption{refused: oerr("invalid_grant", "the code is invalid or expired")}, nil
 		} else if err != nil {
-			return err
+			return redemption{}, err
 		}
 		if cd.ClientID != c.ID {
-			refused = oerr("invalid_grant", "the code is invalid or expired")
-			return nil
+			return redemption{refused: oerr("invalid_grant", "the code is invalid or expired")}, nil
 		}
 		if cd.Used {
 			// RFC 6749 §4.1.2: a code used twice revokes what it issued.
-			refused, revoked = oerr("invalid_grant", "the code was already used"), cd.GrantID
-			return s.revokeGrantTx(ctx, tx, cd.GrantID, "authorization code reused: grant revoked")
+			return redemption{refused: oerr("invalid_grant", "the code was already used"), revoked: cd.GrantID},
+				s.revokeGrantTx(ctx, tx, cd.GrantID, "authorization code reused: grant revoked")
 		}
 		cd.Used = true
 		if err := putDoc(ctx, tx, kindCode, it.Key, "", it.Version, it.Expires, cd); err != nil {
-			return err
+			return redemption{}, err
 		}
+		// A refused code stays used: one guess per code.
 		switch {
 		case f.Get("redirect_uri") != cd.RedirectURI:
-			refused = oerr("invalid_grant", "redirect_uri does not match the authorization request")
+			return redemption{refused: oerr("invalid_grant", "redirect_uri does not match the authorization request")}, nil
 		case !pkceMatches(verifier, cd.Challenge):
-			refused = oerr("invalid_grant", "code_verifier does not match the code challenge")
-		}
-		if refused != nil {
-			return nil // the code stays used: one guess per code
+			return redemption{refused: oerr("invalid_grant", "code_verifier does not match the code challenge")}, nil
 		}
 		var g grantDoc
 		git, err := getDoc(ctx, tx, kindGrant, cd.GrantID, &g)
 		if errs.KindOf(err) == errs.NotFound {
-			refused = oerr("invalid_grant", "the code is invalid or expired")
-			return nil
+			return redemption{refused: oerr("invalid_grant", "the code is invalid or expired")}, nil
 		} else if err != nil {
+			return redemption{}, err
+		}
+		return redemption{grant: &g, version: git.Version, idToken: true}, nil
+	})
+}
+
+// redemption is what checking a presented code or refresh token in a
+// transaction decided: the grant to issue tokens for (at its stored
+// version), or a refusal, and a grant the check revoked.
+type redemption struct {
+	grant   *grantDoc
+	version int64
+	idToken bool // sign an id token too (the code exchange of an openid grant)
+	refused *oauthError
+	revoked string
+}
+
+// redeem runs one exchange of the token endpoint in a transaction: check
+// decides, and unless it refused, tokens are issued for the grant and the
+// issue is audited as "OAuth tokens issued (grantType)". A refusal commits
+// what check wrote (a code marked used, a grant revoked) and is returned
+// after the commit; the cached tokens of a revoked grant are forgotten
+// once it is committed.
+func (s *Server) redeem(ctx context.Context, grantType string, check func(tx store.Tx) (redemption, error)) (map[string]any, error) {
+	var resp map[string]any
+	var dec redemption
+	err := s.cfg.Store.InTx(ctx, func(tx store.Tx) error {
+		resp = nil
+		var err error
+		if dec, err = check(tx); err != nil || dec.refused != nil {
 			return err
 		}
-		is, err := s.issueTokens(ctx, tx, &g, git.Version, true)
+		is, err := s.issueTokens(ctx, tx, dec.grant, dec.version, dec.idToken)
 		if err != nil {
 			return err
 		}
-		resp = s.tokenResponse(&g, is)
-		return tx.AppendAudit(ctx, tokenEntry(&g, audit.InteractionLogin, "OAuth tokens issued (authorization_code)"))
+		resp = s.tokenResponse(dec.grant, is)
+		return tx.AppendAudit(ctx, tokenEntry(dec.grant, audit.InteractionLogin, "OAuth tokens issued ("+grantType+")"))
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.dropRevoked(revoked)
-	if refused != nil {
-		return nil, refused
+	s.dropRevoked(dec.revoked)
+	if dec.refused != nil {
+		return nil, dec.refused
 	}
 	return resp, nil
 }
@@ -203,41 +224,34 @@ func (s *Server) refresh(r *http.Request, f url.Values) (map[string]any, error) 
 	if sc := f.Get("scope"); sc != "" {
 		narrowTo = splitScopes(sc)
 	}
-	var resp map[string]any
-	var refused *oauthError
-	var revoked string
-	err = s.cfg.Store.InTx(ctx, func(tx store.Tx) error {
-		resp, refused, revoked = nil, nil, ""
+	return s.redeem(ctx, "refresh_token", func(tx store.Tx) (redemption, error) {
 		var rd refreshDoc
 		it, err := getDoc(ctx, tx, kindRefresh, hashToken(rt), &rd)
 		if errs.KindOf(err) == errs.NotFound {
-			refused = oerr("invalid_grant", "the refresh token is invalid, expired or revoked")
-			return nil
+			return redemption{refused: oerr("invalid_grant", "the refresh token is invalid, expired or revoked")}, nil
 		} else if err != nil {
-			return err
+			return redemption{}, err
 		}
 		var g grantDoc
 		git, err := getDoc(ctx, tx, kindGrant, rd.GrantID, &g)
 		if errs.KindOf(err) == errs.NotFound || (err == nil && g.ClientID != c.ID) {
-			refused = oerr("invalid_grant", "the refresh token is invalid, expired or revoked")
-			return nil
+			return redemption{refused: oerr("invalid_grant", "the refresh token is invalid, expired or revoked")}, nil
 		} else if err != nil {
-			return err
+			return redemption{}, err
 		}
 		if rd.Used {
-			refused, revoked = oerr("invalid_grant", "the refresh token is invalid, expired or revoked"), g.ID
-			return s.revokeGrantTx(ctx, tx, g.ID, "rotated refresh token reused: grant revoked")
+			return redemption{refused: oerr("invalid_grant", "the refresh token is invalid, expired or revoked"), revoked: g.ID},
+				s.revokeGrantTx(ctx, tx, g.ID, "rotated refresh token reused: grant revoked")
 		}
 		if ok, err := s.userStillAllowed(ctx, &g); err != nil {
-			return err
+			return redemption{}, err
 		} else if !ok {
-			refused, revoked = oerr("invalid_grant", "the user's session or account has ended"), g.ID
-			return s.revokeGrantTx(ctx, tx, g.ID, "refresh refused: session or account ended")
+			return redemption{refused: oerr("invalid_grant", "the user's session or account has ended"), revoked: g.ID},
+				s.revokeGrantTx(ctx, tx, g.ID, "refresh refused: session or account ended")
 		}
 		for _, sc := range narrowTo {
 			if !slices.Contains(g.Scopes, sc) {
-				refused = oerr("invalid_scope", "a refresh may only narrow the granted scopes")
-				return nil
+				return redemption{refused: oerr("invalid_scope", "a refresh may only narrow the granted scopes")}, nil
 			}
 		}
 		if narrowTo != nil {
@@ -245,23 +259,10 @@ func (s *Server) refresh(r *http.Request, f url.Values) (map[string]any, error) 
 		}
 		rd.Used = true
 		if err := putDoc(ctx, tx, kindRefresh, it.Key, g.ID, it.Version, it.Expires, rd); err != nil {
-			return err
+			return redemption{}, err
 		}
-		is, err := s.issueTokens(ctx, tx, &g, git.Version, false)
-		if err != nil {
-			return err
-		}
-		resp = s.tokenResponse(&g, is)
-		return tx.AppendAudit(ctx, tokenEntry(&g, audit.InteractionLogin, "OAuth tokens issued (refresh_token)"))
+		return redemption{grant: &g, version: git.Version}, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	s.dropRevoked(revoked)
-	if refused != nil {
-		return nil, refused
-	}
-	return resp, nil
 }
 
 // userStillAllowed checks, at refresh, that the user still exists and is

@@ -41,6 +41,10 @@ type Options struct {
 	// turn. A parsed Bundle of thousands of entries takes tens of megabytes,
 	// so this keeps the server's memory bounded under many importing clients.
 	MaxBundles int
+	// MaxBundleBytes bounds the request bytes of the Bundles read and
+	// processed at once (default DefaultMaxBundleBytes, at least MaxBody);
+	// a body of unknown size counts as MaxBody. See inflight.go.
+	MaxBundleBytes int64
 	// Authenticate finds who makes a request (a bearer token, a session).
 	// It returns nil and no error for a request without credentials, and
 	// an error for credentials that are invalid or expired: the request is
@@ -58,6 +62,7 @@ type handler struct {
 	opts    Options
 	log     *slog.Logger
 	bundles chan struct{} // one token per Bundle being processed
+	bytes   *bundleBytes  // the Bundle bytes in flight
 }
 
 // New returns the HTTP handler of the FHIR API. Mount it for both the base
@@ -84,7 +89,8 @@ func New(api *fhirapi.API, opts Options) http.Handler {
 	if opts.MaxBundles <= 0 {
 		opts.MaxBundles = 2 * runtime.GOMAXPROCS(0)
 	}
-	return &handler{api: api, opts: opts, log: log, bundles: make(chan struct{}, opts.MaxBundles)}
+	return &handler{api: api, opts: opts, log: log, bundles: make(chan struct{}, opts.MaxBundles),
+		bytes: newBundleBytes(opts.MaxBundleBytes, opts.MaxBody)}
 }
 
 // isBundlePost reports whether r posts a batch or transaction Bundle: a
@@ -115,6 +121,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return // the client went away while waiting
 		}
+		release, err := h.bytes.acquire(r.Context(), r)
+		if err != nil {
+			return // the client went away while waiting
+		}
+		defer release()
 	}
 	ctx, err := h.principal(r)
 	if err != nil {

@@ -181,7 +181,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /oauth/patient", s.pickPatient)
 	mux.HandleFunc("GET /oauth/consent", s.consentPage)
 	mux.HandleFunc("POST /oauth/consent", s.consent)
-	mux.HandleFunc("POST /oauth/token", s.token)
+	mux.HandleFunc("POST /oauth/token", s.limitedToken)
 	mux.HandleFunc("POST /oauth/introspect", s.introspect)
 	mux.HandleFunc("POST /oauth/revoke", s.revoke)
 	mux.HandleFunc("GET /oauth/userinfo", s.userinfo)

@@ -23,7 +23,7 @@ import (
 // in that patient's own data: anything else is "not found".
 func (s *server) portalRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /portal/activate", s.h(s.activatePage))
-	mux.Handle("POST /portal/activate", s.h(s.activateSubmit))
+	mux.Handle("POST /portal/activate", s.h(s.limitedActivation(s.activateSubmit)))
 	mux.Handle("GET /patients/{id}/invite", s.user(s.invitePage))
 	mux.Handle("POST /patients/{id}/invite", s.user(s.inviteSubmit))
 

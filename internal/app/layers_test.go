@@ -55,6 +55,7 @@ var layers = map[string]int{
 	"internal/schedule": 6,
 	"internal/inbox":    6,
 	"internal/visit":    6,
+	"internal/notify":   6,
 
 	"internal/fhirapi/fhirhttp": 7,
 	"internal/smart":            7,

@@ -86,6 +86,18 @@ func (s *Service) Sign(ctx context.Context, encounterID, signer string) (Signed,
 	return out, err
 }
 
+// checkAuthor is checkSigner for the author of an addendum or an
+// amendment: an author who is not a practitioner is a field error msg in
+// fe; signing for someone else is the error returned.
+func checkAuthor(op string, p *access.Principal, author string, fe FieldErrors, msg string) (string, error) {
+	ref, err := checkSigner(op, p, author)
+	if err != nil && Fields(err) != nil {
+		fe.add("author", msg)
+		return "", nil
+	}
+	return ref, err
+}
+
 // checkSigner normalizes the signer and refuses signing for someone else.
 func checkSigner(op string, p *access.Principal, signer string) (string, error) {
 	ref := normRef(signer, "Practitioner")
@@ -311,13 +323,9 @@ func (s *Service) Addendum(ctx context.Context, compositionID, text, author stri
 	case len(text) > maxSection:
 		fe.add("text", fmt.Sprintf("The addendum is too long (%d characters at most)", maxSection))
 	}
-	authorRef, err := checkSigner(op, p, author)
+	authorRef, err := checkAuthor(op, p, author, fe, "Choose the practitioner who writes the addendum")
 	if err != nil {
-		if f := Fields(err); f != nil {
-			fe.add("author", "Choose the practitioner who writes the addendum")
-		} else {
-			return Signed{}, err
-		}
+		return Signed{}, err
 	}
 	if err := fe.err(op); err != nil {
 		return Signed{}, err
@@ -389,13 +397,9 @@ func (s *Service) Amend(ctx context.Context, compositionID string, n Note, autho
 	if len(reason) < 10 {
 		fe.add("reason", "Give the reason for the amendment (10 characters at least)")
 	}
-	authorRef, err := checkSigner(op, p, author)
+	authorRef, err := checkAuthor(op, p, author, fe, "Choose the practitioner who amends the note")
 	if err != nil {
-		if f := Fields(err); f != nil {
-			fe.add("author", "Choose the practitioner who amends the note")
-		} else {
-			return Signed{}, err
-		}
+		return Signed{}, err
 	}
 	if err := fe.err(op); err != nil {
 		return Signed{}, err

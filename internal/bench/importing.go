@@ -48,7 +48,14 @@ func (r *runner) importHTTP(ctx context.Context) error {
 	}
 	for i, c := range levels {
 		share := files[i*len(files)/len(levels) : (i+1)*len(files)/len(levels)]
+		wait := func() {}
+		if i == len(levels)-1 {
+			// The most concurrent share: the server's CPU profile of the
+			// import starts with it.
+			wait = r.serverCPU(ctx, fmt.Sprintf("%s at %d clients", PhaseImportHTTP, c), "cpu-server-import-http.pb.gz")
+		}
 		r.add(r.importShare(ctx, share, c))
+		wait()
 		if ctx.Err() != nil {
 			return fmt.Errorf("the import did not finish within %s", r.cfg.ImportTimeout)
 		}
@@ -190,8 +197,10 @@ func (r *runner) importNDJSON(ctx context.Context) error {
 		return err
 	}
 	stop := watchPID(os.Getpid())
+	stopProfile := r.localCPU(PhaseImportNDJSON, "cpu-harness-import-ndjson.pb.gz")
 	// The import runs as an operator would run `openchart import`.
 	sum, err := im.Run(access.With(ctx, &access.Principal{Kind: access.Operator}), []string{dir})
+	stopProfile()
 	u := stop()
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {

@@ -60,6 +60,7 @@ func (r *runner) queries(ctx context.Context) error {
 			r.add(row)
 			continue
 		}
+		r.ran = append(r.ran, q)
 		for _, c := range r.cfg.Clients {
 			r.add(r.attack(ctx, q, c, total))
 		}

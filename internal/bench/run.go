@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -49,12 +50,28 @@ type Config struct {
 	// Token is the access token sent with every request (the API refuses
 	// requests without one): make one with `openchart token`.
 	Token string
+	// Name labels the run in the report and the SVG file names
+	// (embedded-120).
+	Name string
+	// ProfileDir, when set, receives CPU profiles of the server during the
+	// transaction import (its last, most concurrent share) and the query
+	// mix, of the harness's own process during the NDJSON import, and the
+	// server's heap at the end, each with `go tool pprof -top` text next to
+	// it. The server's profiles need PprofURL.
+	ProfileDir string
+	// PprofURL is the server's net/http/pprof address (serve --pprof
+	// 127.0.0.1:6060, or its /debug/pprof URL).
+	PprofURL string
+	// ProfileSeconds is the length of each server CPU profile (default 20).
+	ProfileSeconds int
 	// Log receives progress lines; nil means none.
 	Log io.Writer
 }
 
 // Report is the outcome of a run.
 type Report struct {
+	// Name labels the run (embedded-120): the SVG files carry it.
+	Name      string    `json:"name,omitempty"`
 	Target    string    `json:"target"`
 	Started   time.Time `json:"started"`
 	Patients  int       `json:"patients,omitempty"`
@@ -62,6 +79,10 @@ type Report struct {
 	ServerPID int       `json:"serverPid,omitempty"`
 	Rows      []Row     `json:"rows"`
 	Notes     []string  `json:"notes,omitempty"`
+	// Targets judges the figures against issue #7's targets.
+	Targets []Target `json:"targets,omitempty"`
+	// Profiles lists the profiles taken (Config.ProfileDir).
+	Profiles []Profile `json:"profiles,omitempty"`
 }
 
 // Row is one line of the table.
@@ -103,6 +124,10 @@ type runner struct {
 	rep    *Report
 	man    *scale.Manifest
 
+	pprof      string       // the server's /debug/pprof URL, if given
+	profClient *http.Client // for the profiles, which take longer than requests
+	ran        []query      // the queries attacked, for the mix profile
+
 	scratchURL string   // the scratch database, once made
 	cleanups   []func() // run when Run returns
 }
@@ -125,6 +150,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.PgbenchScale <= 0 {
 		cfg.PgbenchScale = 10
+	}
+	if cfg.ProfileSeconds <= 0 {
+		cfg.ProfileSeconds = 20
 	}
 	if cfg.NDJSONStore == "" {
 		cfg.NDJSONStore = "embedded"
@@ -157,7 +185,24 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		cfg:    cfg,
 		base:   base,
 		client: newClient(64, cfg.Token),
-		rep:    &Report{Target: base, Started: time.Now().UTC()},
+		rep:    &Report{Name: cfg.Name, Target: base, Started: time.Now().UTC()},
+	}
+	if cfg.PprofURL != "" {
+		if r.pprof, err = pprofBase(cfg.PprofURL); err != nil {
+			return nil, err
+		}
+		if err := checkLoopback(ctx, r.pprof); err != nil {
+			return nil, fmt.Errorf("--pprof-url: %w", err)
+		}
+	}
+	if cfg.ProfileDir != "" {
+		if err := os.MkdirAll(cfg.ProfileDir, 0o755); err != nil {
+			return nil, err
+		}
+		if r.pprof == "" {
+			r.note("server profiles: n/a (no --pprof-url; start the server with --pprof ADDR)")
+		}
+		r.profClient = &http.Client{Transport: &http.Transport{Proxy: nil}}
 	}
 	r.proc = newSampler(cfg.PID, base)
 	r.rep.ServerPID = r.proc.pid
@@ -178,11 +223,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := r.ping(ctx); err != nil {
 		return nil, err
 	}
-	if err := r.phases(ctx); err != nil {
-		return r.rep, err
-	}
+	err = r.phases(ctx)
 	applyCeilings(r.rep)
-	return r.rep, nil
+	r.rep.Targets = Targets(r.rep)
+	if s := slowest(r.rep); s != nil && r.profiling() {
+		r.note("slowest relative to its ceiling: %s at %d clients (%.2f)", s.Phase, s.Clients, s.Ratio)
+	}
+	return r.rep, err
 }
 
 func (r *runner) phases(ctx context.Context) error {
@@ -203,6 +250,8 @@ func (r *runner) phases(ctx context.Context) error {
 	if err := r.queries(ctx); err != nil {
 		return err
 	}
+	r.profileMix(ctx)
+	r.serverHeap(ctx)
 	return r.ceilings(ctx)
 }
 

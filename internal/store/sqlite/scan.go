@@ -80,7 +80,9 @@ func (t *tx) Reindex(ctx context.Context, updates []store.IndexUpdate) error {
 				return errs.E(op, mapErr(err), err)
 			}
 		}
-		if err := t.insertIndex(ctx, rkey, u.Type, sqlgen.Flatten(&u.Index)); err != nil {
+		var rows indexRows
+		rows.add(rkey, u.Type, sqlgen.Flatten(&u.Index))
+		if err := t.insertIndex(ctx, &rows); err != nil {
 			return errs.E(op, mapErr(err), err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/openchart/openchart/internal/errs"
@@ -15,12 +16,59 @@ import (
 // indexTables lists every index side table, for replacing a resource's rows.
 var indexTables = []string{"idx_token", "idx_string", "idx_date", "idx_number", "idx_quantity", "idx_reference", "idx_uri", "idx_compartment"}
 
+// indexInsert describes the multi-row INSERT of one index side table.
+type indexInsert struct {
+	table   string
+	columns []string
+}
+
+// indexInserts are the index tables in the order of sqlgen.Rows' fields.
+var indexInserts = [...]indexInsert{
+	{"idx_token", []string{"rkey", "type", "param", "system", "code", "comp"}},
+	{"idx_string", []string{"rkey", "type", "param", "norm", "exact", "comp"}},
+	{"idx_date", []string{"rkey", "type", "param", "low", "high", "comp"}},
+	{"idx_number", []string{"rkey", "type", "param", "low", "high", "comp"}},
+	{"idx_quantity", []string{"rkey", "type", "param", "system", "code", "unit", "low", "high", "canon_code", "canon_value", "comp"}},
+	{"idx_reference", []string{"rkey", "type", "param", "target_type", "target_id", "url", "version", "comp"}},
+	{"idx_uri", []string{"rkey", "type", "param", "value", "comp"}},
+	{"idx_compartment", []string{"rkey", "type", "ctype", "cid"}},
+}
+
+// maxRowsLog2 sizes the multi-row index INSERTs: statements of 1, 2, 4, ...
+// 1<<maxRowsLog2 rows are prepared for every table, so n rows take at most
+// n>>maxRowsLog2 + maxRowsLog2 + 1 executions. One execution per row cost
+// more in the database/sql and driver layers than in SQLite itself.
+const maxRowsLog2 = 6
+
+// multiRowInsert is INSERT INTO table (columns) VALUES (?, ...), ... for n
+// rows. The parameters are anonymous: the driver looks up the name of every
+// numbered parameter, a cost that grows with the number of parameters.
+func multiRowInsert(in indexInsert, n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + in.table + " (" + strings.Join(in.columns, ", ") + ") VALUES ")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for j := range in.columns {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('?')
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
 // writeStmts are prepared once on the single writer connection; a
 // transaction on that connection reuses them without re-preparing.
 type writeStmts struct {
-	current, insertRes, updateRes, insertVer                  *sql.Stmt
-	token, str, date, number, quantity, ref, uri, compartment *sql.Stmt
-	deletes                                                   []*sql.Stmt
+	current, insertRes, updateRes, insertVer *sql.Stmt
+	// index[t][k] inserts 1<<k rows into indexInserts[t].table.
+	index   [len(indexInserts)][maxRowsLog2 + 1]*sql.Stmt
+	deletes []*sql.Stmt
 }
 
 func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
@@ -37,14 +85,11 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 	w.insertRes = p("INSERT INTO resources (type, id, version, last_updated, deleted) VALUES (?1, ?2, ?3, ?4, ?5)")
 	w.updateRes = p("UPDATE resources SET version = ?2, last_updated = ?3, deleted = ?4 WHERE rkey = ?1")
 	w.insertVer = p("INSERT INTO versions (rkey, version, type, id, last_updated, deleted, method, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
-	w.token = p("INSERT INTO idx_token (rkey, type, param, system, code, comp) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-	w.str = p("INSERT INTO idx_string (rkey, type, param, norm, exact, comp) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-	w.date = p("INSERT INTO idx_date (rkey, type, param, low, high, comp) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-	w.number = p("INSERT INTO idx_number (rkey, type, param, low, high, comp) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-	w.quantity = p("INSERT INTO idx_quantity (rkey, type, param, system, code, unit, low, high, canon_code, canon_value, comp) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
-	w.ref = p("INSERT INTO idx_reference (rkey, type, param, target_type, target_id, url, version, comp) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
-	w.uri = p("INSERT INTO idx_uri (rkey, type, param, value, comp) VALUES (?1, ?2, ?3, ?4, ?5)")
-	w.compartment = p("INSERT INTO idx_compartment (rkey, type, ctype, cid) VALUES (?1, ?2, ?3, ?4)")
+	for t, in := range indexInserts {
+		for k := 0; k <= maxRowsLog2; k++ {
+			w.index[t][k] = p(multiRowInsert(in, 1<<k))
+		}
+	}
 	for _, t := range indexTables {
 		w.deletes = append(w.deletes, p("DELETE FROM "+t+" WHERE rkey = ?1"))
 	}
@@ -55,8 +100,11 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (w *writeStmts) close() {
-	for _, st := range append([]*sql.Stmt{w.current, w.insertRes, w.updateRes, w.insertVer, w.token, w.str,
-		w.date, w.number, w.quantity, w.ref, w.uri, w.compartment}, w.deletes...) {
+	all := append([]*sql.Stmt{w.current, w.insertRes, w.updateRes, w.insertVer}, w.deletes...)
+	for t := range w.index {
+		all = append(all, w.index[t][:]...)
+	}
+	for _, st := range all {
 		if st != nil {
 			st.Close()
 		}
@@ -147,24 +195,62 @@ func (t *tx) Read(ctx context.Context, typ, id string) (*store.Record, error) {
 	return read(ctx, q, typ, id)
 }
 
-// ReadMany reads several current versions.
+// readManyChunk is the number of resources ReadMany reads per statement.
+const readManyChunk = 200
+
+// ReadMany reads several current versions, readManyChunk per statement.
 func (t *tx) ReadMany(ctx context.Context, refs []store.Ref) (map[store.Ref]*store.Record, error) {
 	q, err := t.q(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[store.Ref]*store.Record, len(refs))
-	for _, r := range refs {
-		rec, err := read(ctx, q, r.Type, r.ID)
-		switch {
-		case err == nil, errs.Is(err, errs.Gone):
-			out[r] = rec
-		case errs.Is(err, errs.NotFound):
-		default:
+	for len(refs) > 0 {
+		chunk := refs[:min(len(refs), readManyChunk)]
+		refs = refs[len(chunk):]
+		if err := readMany(ctx, q, chunk, out); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// readMany reads the current versions of refs into out, deleted ones
+// included; absent ones are left out.
+func readMany(ctx context.Context, q querier, refs []store.Ref, out map[store.Ref]*store.Record) error {
+	var b strings.Builder
+	b.WriteString(`SELECT r.type, r.id, r.version, r.last_updated, r.deleted, v.method, v.json
+FROM resources r JOIN versions v ON v.rkey = r.rkey AND v.version = r.version
+WHERE (r.type, r.id) IN (VALUES `)
+	args := make([]any, 0, 2*len(refs))
+	for i, r := range refs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?)")
+		args = append(args, r.Type, r.ID)
+	}
+	b.WriteByte(')')
+	rows, err := q.QueryContext(ctx, b.String(), args...)
+	if err != nil {
+		return errs.E("read many", mapErr(err), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		rec := &store.Record{}
+		var lu int64
+		var method int
+		if err := rows.Scan(&rec.Type, &rec.ID, &rec.Version, &lu, &rec.Deleted, &method, &rec.JSON); err != nil {
+			return errs.E("read many", mapErr(err), err)
+		}
+		rec.LastUpdated = sqlgen.FromMicros(lu)
+		rec.Method = store.Method(method)
+		out[store.Ref{Type: rec.Type, ID: rec.ID}] = rec
+	}
+	if err := rows.Err(); err != nil {
+		return errs.E("read many", mapErr(err), err)
+	}
+	return nil
 }
 
 func (t *tx) Search(ctx context.Context, q *store.Query) (*store.Result, error) {
@@ -190,7 +276,9 @@ func (t *tx) begin(ctx context.Context) error {
 	return nil
 }
 
-// Put writes versions in order; a resource may appear more than once.
+// Put writes versions in order; a resource may appear more than once. The
+// index rows of every resource's last version are collected and inserted
+// at the end, table by table, with multi-row INSERTs.
 func (t *tx) Put(ctx context.Context, writes []store.Write) error {
 	if len(writes) == 0 {
 		return nil
@@ -200,6 +288,13 @@ func (t *tx) Put(ctx context.Context, writes []store.Write) error {
 	}
 	st := func(s *sql.Stmt) *sql.Stmt { return t.wtx.StmtContext(ctx, s) }
 	stmt := &t.s.stmt
+	// last[k] is the position of the last write of resource k: only that
+	// version's index rows are stored.
+	last := make(map[store.Ref]int, len(writes))
+	for i := range writes {
+		last[store.Ref{Type: writes[i].Type, ID: writes[i].ID}] = i
+	}
+	var rows indexRows
 	for i := range writes {
 		w := &writes[i]
 		op := "put " + w.Type + "/" + w.ID
@@ -242,61 +337,64 @@ func (t *tx) Put(ctx context.Context, writes []store.Write) error {
 		if _, err := st(stmt.insertVer).ExecContext(ctx, rkey, w.Version, w.Type, w.ID, lu, w.Deleted, int(w.Method), body); err != nil {
 			return errs.E(op, mapErr(err), err)
 		}
-		if !w.Deleted {
-			if err := t.insertIndex(ctx, rkey, w.Type, sqlgen.Flatten(&w.Index)); err != nil {
-				return errs.E(op, mapErr(err), err)
-			}
+		if !w.Deleted && last[store.Ref{Type: w.Type, ID: w.ID}] == i {
+			rows.add(rkey, w.Type, sqlgen.Flatten(&w.Index))
 		}
+	}
+	if err := t.insertIndex(ctx, &rows); err != nil {
+		return errs.E("put", mapErr(err), err)
 	}
 	return nil
 }
 
-func (t *tx) insertIndex(ctx context.Context, rkey int64, typ string, r *sqlgen.Rows) error {
-	stmt := &t.s.stmt
-	exec := func(s *sql.Stmt, n int, args func(i int) []any) error {
-		if n == 0 {
-			return nil
-		}
-		ts := t.wtx.StmtContext(ctx, s)
-		for i := 0; i < n; i++ {
-			if _, err := ts.ExecContext(ctx, args(i)...); err != nil {
+// indexRows holds the arguments of index rows, table by table (the order
+// of indexInserts), each row's columns in sequence.
+type indexRows [len(indexInserts)][]any
+
+func (x *indexRows) add(rkey int64, typ string, r *sqlgen.Rows) {
+	for _, v := range r.Tokens {
+		x[0] = append(x[0], rkey, typ, v.Param, v.System, v.Code, v.Comp)
+	}
+	for _, v := range r.Strings {
+		x[1] = append(x[1], rkey, typ, v.Param, v.Norm, v.Exact, v.Comp)
+	}
+	for _, v := range r.Dates {
+		x[2] = append(x[2], rkey, typ, v.Param, v.Low, v.High, v.Comp)
+	}
+	for _, v := range r.Numbers {
+		x[3] = append(x[3], rkey, typ, v.Param, v.Low, v.High, v.Comp)
+	}
+	for _, v := range r.Quantities {
+		x[4] = append(x[4], rkey, typ, v.Param, v.System, v.Code, v.Unit, v.Low, v.High, v.CanonCode, v.CanonValue, v.Comp)
+	}
+	for _, v := range r.References {
+		x[5] = append(x[5], rkey, typ, v.Param, v.TargetType, v.TargetID, v.URL, v.Version, v.Comp)
+	}
+	for _, v := range r.URIs {
+		x[6] = append(x[6], rkey, typ, v.Param, v.Value, v.Comp)
+	}
+	for _, v := range r.Compartments {
+		x[7] = append(x[7], rkey, typ, v.Type, v.ID)
+	}
+}
+
+// insertIndex inserts the collected rows: as many statements of the
+// largest size as fit, then the remainder by its binary digits.
+func (t *tx) insertIndex(ctx context.Context, rows *indexRows) error {
+	for tbl, args := range rows {
+		ncol := len(indexInserts[tbl].columns)
+		n := len(args) / ncol
+		for n > 0 {
+			k := maxRowsLog2
+			for 1<<k > n {
+				k--
+			}
+			m := (1 << k) * ncol
+			if _, err := t.wtx.StmtContext(ctx, t.s.stmt.index[tbl][k]).ExecContext(ctx, args[:m]...); err != nil {
 				return err
 			}
+			args, n = args[m:], n-1<<k
 		}
-		return nil
 	}
-	return errors.Join(
-		exec(stmt.token, len(r.Tokens), func(i int) []any {
-			x := &r.Tokens[i]
-			return []any{rkey, typ, x.Param, x.System, x.Code, x.Comp}
-		}),
-		exec(stmt.str, len(r.Strings), func(i int) []any {
-			x := &r.Strings[i]
-			return []any{rkey, typ, x.Param, x.Norm, x.Exact, x.Comp}
-		}),
-		exec(stmt.date, len(r.Dates), func(i int) []any {
-			x := &r.Dates[i]
-			return []any{rkey, typ, x.Param, x.Low, x.High, x.Comp}
-		}),
-		exec(stmt.number, len(r.Numbers), func(i int) []any {
-			x := &r.Numbers[i]
-			return []any{rkey, typ, x.Param, x.Low, x.High, x.Comp}
-		}),
-		exec(stmt.quantity, len(r.Quantities), func(i int) []any {
-			x := &r.Quantities[i]
-			return []any{rkey, typ, x.Param, x.System, x.Code, x.Unit, x.Low, x.High, x.CanonCode, x.CanonValue, x.Comp}
-		}),
-		exec(stmt.ref, len(r.References), func(i int) []any {
-			x := &r.References[i]
-			return []any{rkey, typ, x.Param, x.TargetType, x.TargetID, x.URL, x.Version, x.Comp}
-		}),
-		exec(stmt.uri, len(r.URIs), func(i int) []any {
-			x := &r.URIs[i]
-			return []any{rkey, typ, x.Param, x.Value, x.Comp}
-		}),
-		exec(stmt.compartment, len(r.Compartments), func(i int) []any {
-			x := &r.Compartments[i]
-			return []any{rkey, typ, x.Type, x.ID}
-		}),
-	)
+	return nil
 }

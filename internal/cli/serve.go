@@ -18,6 +18,7 @@ import (
 	"github.com/openchart/openchart/internal/auth"
 	"github.com/openchart/openchart/internal/doors"
 	"github.com/openchart/openchart/internal/metrics"
+	"github.com/openchart/openchart/internal/notify"
 	"github.com/openchart/openchart/internal/server"
 )
 
@@ -31,6 +32,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	tlsCert := fs.String("tls-cert", os.Getenv("OPENCHART_TLS_CERT"), "serve HTTPS with this certificate (PEM; with --tls-key)")
 	tlsKey := fs.String("tls-key", os.Getenv("OPENCHART_TLS_KEY"), "the private key of --tls-cert (PEM)")
 	consent := fs.String("consent", envOr("OPENCHART_CONSENT", "opt-in"), "how other organizations' staff reach a patient: opt-in (after the patient's Consent) or opt-out (after treating her, unless a Consent denies it)")
+	smtpURL := fs.String("smtp-url", os.Getenv("OPENCHART_SMTP_URL"), "send the portal's notification emails through this SMTP server: smtp://user:password@host:port (STARTTLS when offered) or smtps://... (TLS)")
+	smtpFrom := fs.String("smtp-from", os.Getenv("OPENCHART_SMTP_FROM"), "the From address of notification emails (with --smtp-url)")
 	selfSigned := fs.Bool("self-signed", false, "serve HTTPS with a self-signed certificate for local use (made once, kept in the data directory)")
 	pprofAddr := fs.String("pprof", "", "serve Go runtime profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060 (off by default)")
 	if err := fs.Parse(args); err != nil {
@@ -56,6 +59,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *selfSigned && *tlsCert != "" {
 		return usageError{fmt.Errorf("--self-signed and --tls-cert exclude each other")}
+	}
+	var mailer notify.Sender
+	switch {
+	case *smtpURL != "":
+		if *smtpFrom == "" {
+			return usageError{fmt.Errorf("--smtp-url needs --smtp-from, the address notification emails come from")}
+		}
+		m, err := notify.NewSMTP(*smtpURL, *smtpFrom)
+		if err != nil {
+			return usageError{fmt.Errorf("--smtp-url: %w", err)}
+		}
+		mailer = m
+	case *smtpFrom != "":
+		return usageError{fmt.Errorf("--smtp-from goes with --smtp-url")}
 	}
 	log := newLogger(stderr)
 	tlsConf, err := serveTLS(*tlsCert, *tlsKey, *selfSigned, sf, *addr, log)
@@ -88,7 +105,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer a.Close()
-	d, err := doors.New(ctx, a, doors.Config{PublicURL: public, Secure: tlsConf != nil || strings.HasPrefix(public, "https://"), Logger: log})
+	d, err := doors.New(ctx, a, doors.Config{PublicURL: public, Secure: tlsConf != nil || strings.HasPrefix(public, "https://"), Logger: log, Mail: mailer})
 	if err != nil {
 		return err
 	}
@@ -119,6 +136,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	go purgeExpired(ctx, d.Auth, log)
+	go d.Notify.Run(ctx)
 	if *pprofAddr != "" {
 		go func() {
 			if err := server.ServeProfiles(ctx, *pprofAddr, log); err != nil {
@@ -145,6 +163,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "OpenChart is running at %s/ (FHIR API at %s/fhir)\n", url, url)
 	if setupCode != "" {
 		fmt.Fprintf(stdout, "First start: create the administrator at %s/setup with the one-time code %s (valid 24 hours)\n", url, setupCode)
+	}
+	if mailer == nil {
+		fmt.Fprintln(stdout, "Email notifications are off (no --smtp-url): portal users' notifications wait in the outbox until email is set up")
 	}
 	if *withDemo {
 		fmt.Fprint(stdout, demoSummary(url))

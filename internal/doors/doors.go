@@ -18,6 +18,7 @@ import (
 	"github.com/openchart/openchart/internal/fhirapi"
 	"github.com/openchart/openchart/internal/fhirapi/fhirhttp"
 	"github.com/openchart/openchart/internal/inbox"
+	"github.com/openchart/openchart/internal/notify"
 	"github.com/openchart/openchart/internal/schedule"
 	"github.com/openchart/openchart/internal/smart"
 	"github.com/openchart/openchart/internal/visit"
@@ -42,6 +43,10 @@ type Config struct {
 	// VirtualVisitBase is the https URL under which virtual visits get
 	// their meeting rooms; without it virtual visits cannot be booked.
 	VirtualVisitBase string
+	// Mail sends the portal users' notification emails (a notify.SMTP
+	// from serve --smtp-url); nil: email is not set up, and notifications
+	// wait in the outbox.
+	Mail notify.Sender
 }
 
 // Doors are the ways into a running OpenChart: the identity service, the
@@ -51,6 +56,9 @@ type Doors struct {
 	Auth     *auth.Service
 	SMART    *smart.Server
 	Schedule *schedule.Service
+	// Notify finds what portal users asked to be told about and emails
+	// them; the server runs it (Notify.Run) in the background.
+	Notify *notify.Service
 	// Web serves the browser pages at "/"; OAuth the authorization server
 	// (/oauth/..., /.well-known/..., /fhir/.well-known/...); FHIR the API
 	// (mount at /fhir).
@@ -109,11 +117,17 @@ func New(ctx context.Context, a *app.App, cfg Config) (*Doors, error) {
 	if err != nil {
 		return nil, err
 	}
+	nt, err := notify.New(notify.Config{Repo: a.Repo, Store: a.Store, Compiler: a.Compiler, Users: svc,
+		PortalURL: strings.TrimSuffix(cfg.PublicURL, "/"), Sender: cfg.Mail, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
 	w, err := web.New(web.Config{
 		Chart:       ch,
 		Visit:       vs,
 		Schedule:    sc,
 		Inbox:       ib,
+		Notify:      nt,
 		Launch:      sm.NewLaunch,
 		Clients:     sm,
 		Grants:      sm,
@@ -138,5 +152,5 @@ func New(ctx context.Context, a *app.App, cfg Config) (*Doors, error) {
 	})
 	// Browser-based SMART apps call the API from their own origin: CORS
 	// (the credentials are bearer tokens, never cookies).
-	return &Doors{Auth: svc, SMART: sm, Schedule: sc, Web: w, OAuth: sm.Handler(), FHIR: smart.CORS(api)}, nil
+	return &Doors{Auth: svc, SMART: sm, Schedule: sc, Notify: nt, Web: w, OAuth: sm.Handler(), FHIR: smart.CORS(api)}, nil
 }

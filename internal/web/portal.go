@@ -49,6 +49,7 @@ func (s *server) portalRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /portal/data/apps/{id}/disconnect", s.portal(s.portalDisconnect))
 	mux.Handle("GET /portal/access", s.portal(s.portalAccess))
 	mux.Handle("GET /portal/account", s.portal(s.portalAccount))
+	mux.Handle("POST /portal/account/notifications", s.portal(s.portalNotifications))
 }
 
 // portalCtx is what a portal page knows about who is signed in.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/openchart/openchart/internal/auth"
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/notify"
 )
 
 // InviteTTL is how long an invitation code stays valid.
@@ -23,19 +24,118 @@ const invitePurpose = "invite"
 type portalAccountView struct {
 	Sessions []*auth.Session
 	Current  string
+	// Notify is the notifications form; nil when the server offers none.
+	Notify *notifyView
+}
+
+// notifyView is the notifications form.
+type notifyView struct {
+	// EmailOff: the clinic has not set up sending email, so choices are
+	// kept but nothing is sent yet.
+	EmailOff bool
+	// Active: the saved preferences send something.
+	Active bool
+	Events []notifyChoice
+}
+
+type notifyChoice struct {
+	Value, Label string
+	Checked      bool
+}
+
+// notifyLabels are the events in the form's words.
+var notifyLabels = map[notify.Event]string{
+	notify.EventMessage:     "A new message from my care team",
+	notify.EventResult:      "A new test result",
+	notify.EventAppointment: "An appointment booked, moved or cancelled",
+	notify.EventReminder:    "A reminder the day before an appointment",
 }
 
 // portalAccount shows the account: the password and second factor are
 // changed on the account page every user has (/account); the sessions
-// are listed here.
+// and the notification preferences are here.
 func (s *server) portalAccount(w http.ResponseWriter, r *http.Request) error {
+	st := stateOf(r)
+	p := page{}
+	var saved *notify.Prefs
+	if s.cfg.Notify != nil {
+		var err error
+		if saved, err = s.cfg.Notify.Prefs(r.Context(), st.user.ID); err != nil {
+			return err
+		}
+		p.Form = url.Values{"email": {saved.Email}}
+		if saved.Consent {
+			p.Form.Set("consent", "yes")
+		}
+		for _, e := range saved.Events {
+			p.Form.Add("events", string(e))
+		}
+	}
+	return s.renderPortalAccount(w, r, http.StatusOK, p, saved)
+}
+
+func (s *server) renderPortalAccount(w http.ResponseWriter, r *http.Request, status int, p page, saved *notify.Prefs) error {
 	st := stateOf(r)
 	sessions, err := s.cfg.Auth.ListSessions(r.Context(), st.user.ID)
 	if err != nil {
 		return err
 	}
-	s.renderPortal(w, r, http.StatusOK, "portal/account", "My account", "account", page{},
-		portalAccountView{Sessions: sessions, Current: st.session.ID})
+	v := portalAccountView{Sessions: sessions, Current: st.session.ID}
+	if s.cfg.Notify != nil {
+		nv := &notifyView{EmailOff: !s.cfg.Notify.EmailConfigured(), Active: saved != nil && saved.Active()}
+		for _, e := range notify.Events {
+			nv.Events = append(nv.Events, notifyChoice{Value: string(e), Label: notifyLabels[e],
+				Checked: slices.Contains(p.Form["events"], string(e))})
+		}
+		v.Notify = nv
+	}
+	s.renderPortal(w, r, status, "portal/account", "My account", "account", p, v)
+	return nil
+}
+
+// portalNotifications saves the notification preferences: an address, the
+// agreement to emails and the events chosen. A bad address or events
+// chosen without agreeing show the form again with the message by the
+// field; nothing is saved then.
+func (s *server) portalNotifications(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Notify == nil {
+		return notFound
+	}
+	st := stateOf(r)
+	in := notify.Prefs{Email: pForm(r, "email"), Consent: r.PostForm.Get("consent") == "yes"}
+	form := url.Values{"email": {in.Email}}
+	if in.Consent {
+		form.Set("consent", "yes")
+	}
+	for _, e := range r.PostForm["events"] {
+		in.Events = append(in.Events, notify.Event(e))
+		form.Add("events", e)
+	}
+	saved, err := s.cfg.Notify.SavePrefs(r.Context(), st.user.ID, in)
+	if err != nil {
+		if errs.KindOf(err) != errs.Invalid {
+			return err
+		}
+		field := "email"
+		if is := errs.IssuesOf(err); len(is) > 0 && len(is[0].Expression) > 0 {
+			field = is[0].Expression[0]
+		}
+		prev, perr := s.cfg.Notify.Prefs(r.Context(), st.user.ID)
+		if perr != nil {
+			return perr
+		}
+		return s.renderPortalAccount(w, r, http.StatusBadRequest, page{Form: form, Errors: map[string]string{field: messageOf(err)},
+			Error: "Your notification choices were not saved: see the message below."}, prev)
+	}
+	switch {
+	case saved.Active() && !s.cfg.Notify.EmailConfigured():
+		s.flash(w, "Your notification choices are saved. The clinic has not set up email yet: you will get emails once it has.")
+	case saved.Active():
+		s.flash(w, "Your notification choices are saved. We will email "+saved.Email+".")
+	default:
+		s.flash(w, "Your notification choices are saved: you will get no emails.")
+	}
+	http.Redirect(w, r, "/portal/account#h-notif", http.StatusSeeOther)
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/openchart/openchart/internal/chart"
 	"github.com/openchart/openchart/internal/fhirapi"
 	"github.com/openchart/openchart/internal/inbox"
+	"github.com/openchart/openchart/internal/notify"
 	"github.com/openchart/openchart/internal/repo"
 	"github.com/openchart/openchart/internal/schedule"
 	"github.com/openchart/openchart/internal/search"
@@ -41,6 +42,9 @@ type Config struct {
 	Visit    *visit.Service
 	Schedule *schedule.Service
 	Inbox    *inbox.Inbox
+	// Notify keeps the portal users' notification preferences; optional:
+	// without it the portal's account page offers none.
+	Notify *notify.Service
 	// Launch starts a SMART app in the EHR launch (the authorization
 	// server's NewLaunch); optional.
 	Launch func(ctx context.Context, userID, patient, encounter string) (string, error)

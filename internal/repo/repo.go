@@ -143,14 +143,39 @@ func (r *Repo) read(ctx context.Context, typ, id string) (*store.Record, error) 
 	if err := r.checkType(op, typ); err != nil {
 		return nil, err
 	}
+	storeOp := "read " + typ + "/" + id
+	g := r.guard(ctx)
+	if g.open() {
+		rec, err := r.store.Read(ctx, typ, id)
+		if err != nil {
+			return rec, errs.E(op, err)
+		}
+		return rec, nil
+	}
+	// A restricted principal. When the policy restricts the type (a scope
+	// query, the patients or labels the principal may see), it decides by
+	// searching for the id under its clauses; that search returns the
+	// current version itself, so it is the read: one statement instead of
+	// a read followed by the search. A resource that does not exist, is
+	// deleted or is not visible is not found either way.
+	var seen *store.Record
+	run := func(ctx context.Context, q *store.Query) (*store.Result, error) {
+		res, err := r.store.Search(ctx, q)
+		if err == nil && len(res.Records) == 1 && res.Records[0].Type == typ && res.Records[0].ID == id {
+			seen = res.Records[0]
+		}
+		return res, err
+	}
+	if _, err := g.checkRead(ctx, run, op, storeOp, typ, id, &store.Record{Type: typ, ID: id}, nil); err != nil {
+		return nil, err
+	}
+	if seen != nil {
+		return seen, nil
+	}
+	// Nothing restricts the type: the policy ran no search, and the plain
+	// read answers (its not found and gone hidden alike by checkRead).
 	rec, err := r.store.Read(ctx, typ, id)
-	if g := r.guard(ctx); !g.open() {
-		return g.checkRead(ctx, r.store.Search, op, "read "+typ+"/"+id, typ, id, rec, err)
-	}
-	if err != nil {
-		return rec, errs.E(op, err)
-	}
-	return rec, nil
+	return g.checkRead(ctx, r.store.Search, op, storeOp, typ, id, rec, err)
 }
 
 // VRead returns one version of a resource, audited like Read.

@@ -146,6 +146,106 @@ func (s *server) chartWriteFailed(w http.ResponseWriter, r *http.Request, id str
 	return err
 }
 
+// createForPatient stores a new resource of the patient id in one
+// transaction: the patient must exist and be visible to the user (a
+// hidden one is errs.NotFound, which chartWriteFailed answers with the
+// chart's 404), and before, when given, runs first in the same
+// transaction.
+func (s *server) createForPatient(r *http.Request, id string, res map[string]any, before func(tx *repo.Tx) error) error {
+	return s.cfg.Repo.InTx(r.Context(), func(tx *repo.Tx) error {
+		if err := s.readPatient(tx, r, id); err != nil {
+			return err
+		}
+		if before != nil {
+			if err := before(tx); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Create(r.Context(), res, repo.CreateOptions{})
+		return err
+	})
+}
+
+// backToChart ends a maintenance action: msg shown on the next page, which
+// is the patient's chart section.
+func (s *server) backToChart(w http.ResponseWriter, r *http.Request, id, section, msg string) error {
+	s.flash(w, msg)
+	http.Redirect(w, r, "/patients/"+id+"/"+section, http.StatusSeeOther)
+	return nil
+}
+
+// chartPost is a maintenance form posted about a patient's chart.
+type chartPost struct {
+	id   string     // the patient, from the path
+	item string     // the other resource the path names (a problem, a medication), if any
+	form url.Values // the posted fields
+}
+
+// openPost starts a maintenance form's handler: the patient id of the path
+// and, when item names one, the other path value, both valid ids, and the
+// posted form. A bad id is answered with the chart's 404 and an unreadable
+// form is an error; either way the post is nil and the handler returns err.
+func (s *server) openPost(w http.ResponseWriter, r *http.Request, item string) (*chartPost, error) {
+	p := &chartPost{id: r.PathValue("id")}
+	if item != "" {
+		p.item = r.PathValue(item)
+	}
+	if !validID(p.id) || item != "" && !validID(p.item) {
+		return nil, s.chartNotFound(w, r, "")
+	}
+	if err := r.ParseForm(); err != nil {
+		return nil, errs.E(errs.Invalid, "The form could not be read.")
+	}
+	p.form = r.PostForm
+	return p, nil
+}
+
+// actionForm is a form page of its own (record an allergy, an
+// immunization) being submitted, with the view and the field errors to
+// show it again with.
+type actionForm struct {
+	*chartPost
+	page, section string // the form's page and the chart section it belongs to
+	view          *actionView
+	errs          map[string]string
+}
+
+// finder is a form's Find button: the field whose words it searches for,
+// the errors for no words and for no match, and the search, which adds its
+// matches to the view's choices and reports how many it added.
+type finder struct {
+	field, empty, none string
+	search             func(words string, av *actionView) int
+}
+
+// openActionForm opens a form page's submission (openPost) and answers
+// its Find button with the form again, showing the matches or why there
+// are none. The form is nil when the request was answered; the handler
+// then returns err. Otherwise the form is being saved.
+func (s *server) openActionForm(w http.ResponseWriter, r *http.Request, page, section, title string, find finder) (*actionForm, error) {
+	p, err := s.openPost(w, r, "")
+	if p == nil {
+		return nil, err
+	}
+	af := &actionForm{chartPost: p, page: page, section: section, view: &actionView{Title: title}, errs: map[string]string{}}
+	if p.form.Get("action") != "find" {
+		return af, nil
+	}
+	switch words := strings.TrimSpace(p.form.Get(find.field)); {
+	case words == "":
+		af.errs[find.field] = find.empty
+	case find.search(words, af.view) == 0:
+		af.errs[find.field] = find.none
+	}
+	return nil, s.showAgain(w, r, af)
+}
+
+// showAgain shows a form page again with its field errors (400), or with
+// the matches of a search (200).
+func (s *server) showAgain(w http.ResponseWriter, r *http.Request, af *actionForm) error {
+	return s.showForm(w, r, af.page, af.section, af.view, af.errs)
+}
+
 // --- allergies ---
 
 var (
@@ -165,32 +265,23 @@ func validOption(opts []option, v string) bool {
 }
 
 func (s *server) recordAllergy(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	if !validID(id) {
-		return s.chartNotFound(w, r, "")
-	}
-	if err := r.ParseForm(); err != nil {
-		return errs.E(errs.Invalid, "The form could not be read.")
-	}
-	f := r.PostForm
-	av := &actionView{Title: "Record an allergy"}
-	fe := map[string]string{}
-	substance := strings.TrimSpace(f.Get("substance"))
-	rx := terminology.RxNorm()
-	if f.Get("action") == "find" {
-		if substance == "" {
-			fe["substance"] = "Type a substance to find (for example penicillin)."
-		} else {
-			for _, d := range rx.SearchIngredients(substance, 10) {
+	af, err := s.openActionForm(w, r, "action_allergy", "allergies", "Record an allergy", finder{
+		field: "substance",
+		empty: "Type a substance to find (for example penicillin).",
+		none:  "No RxNorm ingredient matches these words: change them, or record the substance as written.",
+		search: func(words string, av *actionView) int {
+			for _, d := range terminology.RxNorm().SearchIngredients(words, 10) {
 				av.Substances = append(av.Substances, option{d.Code, d.Display})
 			}
-			if len(av.Substances) == 0 {
-				fe["substance"] = "No RxNorm ingredient matches these words: change them, or record the substance as written."
-			}
-		}
-		return s.showForm(w, r, "action_allergy", "allergies", av, fe)
+			return len(av.Substances)
+		},
+	})
+	if af == nil {
+		return err
 	}
-
+	id, f, fe := af.id, af.form, af.errs
+	substance := strings.TrimSpace(f.Get("substance"))
+	rx := terminology.RxNorm()
 	code := map[string]any{}
 	if substance == "" {
 		fe["substance"] = "Enter the substance (for example penicillin)."
@@ -237,7 +328,7 @@ func (s *server) recordAllergy(w http.ResponseWriter, r *http.Request) error {
 		fe["onset"] = msg
 	}
 	if len(fe) > 0 {
-		return s.showForm(w, r, "action_allergy", "allergies", av, fe)
+		return s.showAgain(w, r, af)
 	}
 	res := map[string]any{
 		"resourceType":       "AllergyIntolerance",
@@ -266,23 +357,12 @@ func (s *server) recordAllergy(w http.ResponseWriter, r *http.Request) error {
 		}
 		res["reaction"] = []any{re}
 	}
-	err := s.cfg.Repo.InTx(r.Context(), func(tx *repo.Tx) error {
-		if err := s.readPatient(tx, r, id); err != nil {
-			return err
-		}
-		// A recorded allergy ends an earlier "no known allergies".
-		if err := s.endNoKnownAllergies(tx, r, id); err != nil {
-			return err
-		}
-		_, err := tx.Create(r.Context(), res, repo.CreateOptions{})
-		return err
-	})
-	if err != nil {
+	// A recorded allergy ends an earlier "no known allergies".
+	endNKA := func(tx *repo.Tx) error { return s.endNoKnownAllergies(tx, r, id) }
+	if err := s.createForPatient(r, id, res, endNKA); err != nil {
 		return s.chartWriteFailed(w, r, id, err)
 	}
-	s.flash(w, "Allergy recorded: "+substance+".")
-	http.Redirect(w, r, "/patients/"+id+"/allergies", http.StatusSeeOther)
-	return nil
+	return s.backToChart(w, r, id, "allergies", "Allergy recorded: "+substance+".")
 }
 
 func codeableOf(system, code, display string) map[string]any {
@@ -372,23 +452,12 @@ func (s *server) recordNoKnownAllergies(w http.ResponseWriter, r *http.Request) 
 		return s.chartWriteFailed(w, r, id, err)
 	}
 	if sum.Banner.AllergyStatus != chart.AllergiesNotRecorded {
-		s.flash(w, "Nothing was recorded: the chart already lists allergies, or no known allergies.")
-		http.Redirect(w, r, "/patients/"+id+"/allergies", http.StatusSeeOther)
-		return nil
+		return s.backToChart(w, r, id, "allergies", "Nothing was recorded: the chart already lists allergies, or no known allergies.")
 	}
-	err = s.cfg.Repo.InTx(r.Context(), func(tx *repo.Tx) error {
-		if err := s.readPatient(tx, r, id); err != nil {
-			return err
-		}
-		_, err := tx.Create(r.Context(), res, repo.CreateOptions{})
-		return err
-	})
-	if err != nil {
+	if err := s.createForPatient(r, id, res, nil); err != nil {
 		return s.chartWriteFailed(w, r, id, err)
 	}
-	s.flash(w, "No known allergies recorded.")
-	http.Redirect(w, r, "/patients/"+id+"/allergies", http.StatusSeeOther)
-	return nil
+	return s.backToChart(w, r, id, "allergies", "No known allergies recorded.")
 }
 
 // NoAllergiesRecorded: the allergies page offers "No known allergies".
@@ -399,33 +468,25 @@ func (v *chartView) NoAllergiesRecorded() bool {
 // --- immunizations ---
 
 func (s *server) recordImmunization(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	if !validID(id) {
-		return s.chartNotFound(w, r, "")
-	}
-	if err := r.ParseForm(); err != nil {
-		return errs.E(errs.Invalid, "The form could not be read.")
-	}
-	f := r.PostForm
-	av := &actionView{Title: "Record an immunization"}
-	fe := map[string]string{}
-	vaccine := strings.TrimSpace(f.Get("vaccine"))
-	cvx := terminology.CVX()
-	if f.Get("action") == "find" {
-		if vaccine == "" {
-			fe["vaccine"] = "Type a vaccine name or CVX code to find."
-		} else {
-			for _, v := range cvx.Search(vaccine, 15) {
+	af, err := s.openActionForm(w, r, "action_immunization", "immunizations", "Record an immunization", finder{
+		field: "vaccine",
+		empty: "Type a vaccine name or CVX code to find.",
+		none:  "No CVX vaccine matches these words: change them.",
+		search: func(words string, av *actionView) int {
+			for _, v := range terminology.CVX().Search(words, 15) {
 				if !v.NonVaccine {
 					av.Vaccines = append(av.Vaccines, option{v.Code, v.Display + " (CVX " + v.Code + ")"})
 				}
 			}
-			if len(av.Vaccines) == 0 {
-				fe["vaccine"] = "No CVX vaccine matches these words: change them."
-			}
-		}
-		return s.showForm(w, r, "action_immunization", "immunizations", av, fe)
+			return len(av.Vaccines)
+		},
+	})
+	if af == nil {
+		return err
 	}
+	id, f, fe := af.id, af.form, af.errs
+	vaccine := strings.TrimSpace(f.Get("vaccine"))
+	cvx := terminology.CVX()
 	var vac terminology.Vaccine
 	found := false
 	code := strings.TrimSpace(f.Get("cvx"))
@@ -461,7 +522,7 @@ func (s *server) recordImmunization(w http.ResponseWriter, r *http.Request) erro
 		fe["site"] = "The site is too long (100 characters at most)."
 	}
 	if len(fe) > 0 || !found {
-		return s.showForm(w, r, "action_immunization", "immunizations", av, fe)
+		return s.showAgain(w, r, af)
 	}
 	res := map[string]any{
 		"resourceType": "Immunization",
@@ -484,34 +545,23 @@ func (s *server) recordImmunization(w http.ResponseWriter, r *http.Request) erro
 			res["performer"] = []any{map[string]any{"actor": ref}}
 		}
 	}
-	err := s.cfg.Repo.InTx(r.Context(), func(tx *repo.Tx) error {
-		if err := s.readPatient(tx, r, id); err != nil {
-			return err
-		}
-		_, err := tx.Create(r.Context(), res, repo.CreateOptions{})
-		return err
-	})
-	if err != nil {
+	if err := s.createForPatient(r, id, res, nil); err != nil {
 		return s.chartWriteFailed(w, r, id, err)
 	}
-	s.flash(w, "Immunization recorded: "+vac.Display+" on "+given+".")
-	http.Redirect(w, r, "/patients/"+id+"/immunizations", http.StatusSeeOther)
-	return nil
+	return s.backToChart(w, r, id, "immunizations", "Immunization recorded: "+vac.Display+" on "+given+".")
 }
 
 // --- problems ---
 
 func (s *server) resolveProblem(w http.ResponseWriter, r *http.Request) error {
-	id, cond := r.PathValue("id"), r.PathValue("cond")
-	if !validID(id) || !validID(cond) {
-		return s.chartNotFound(w, r, "")
+	p, err := s.openPost(w, r, "cond")
+	if p == nil {
+		return err
 	}
 	if s.cfg.Visit == nil {
 		return notFound
 	}
-	if err := r.ParseForm(); err != nil {
-		return errs.E(errs.Invalid, "The form could not be read.")
-	}
+	id, cond := p.id, p.item
 	field := "abatement-" + cond
 	// The problem must be this patient's.
 	rec, err := s.cfg.Repo.Read(r.Context(), "Condition", cond)
@@ -525,7 +575,7 @@ func (s *server) resolveProblem(w http.ResponseWriter, r *http.Request) error {
 	if json.Unmarshal(rec.JSON, &c) != nil || c.Subject.Reference != "Patient/"+id {
 		return s.chartNotFound(w, r, id)
 	}
-	if err := s.cfg.Visit.ResolveProblem(r.Context(), cond, r.PostForm.Get(field)); err != nil {
+	if err := s.cfg.Visit.ResolveProblem(r.Context(), cond, p.form.Get(field)); err != nil {
 		if errs.KindOf(err) == errs.Invalid {
 			fe := map[string]string{}
 			for _, m := range visit.Fields(err) {
@@ -542,23 +592,19 @@ func (s *server) resolveProblem(w http.ResponseWriter, r *http.Request) error {
 	if name == "" {
 		name = "the problem"
 	}
-	s.flash(w, "Resolved: "+name+".")
-	http.Redirect(w, r, "/patients/"+id+"/problems", http.StatusSeeOther)
-	return nil
+	return s.backToChart(w, r, id, "problems", "Resolved: "+name+".")
 }
 
 // --- medications ---
 
 func (s *server) stopMedication(w http.ResponseWriter, r *http.Request) error {
-	id, med := r.PathValue("id"), r.PathValue("med")
-	if !validID(id) || !validID(med) {
-		return s.chartNotFound(w, r, "")
+	p, err := s.openPost(w, r, "med")
+	if p == nil {
+		return err
 	}
-	if err := r.ParseForm(); err != nil {
-		return errs.E(errs.Invalid, "The form could not be read.")
-	}
+	id, med := p.id, p.item
 	field := "reason-" + med
-	reason := strings.TrimSpace(r.PostForm.Get(field))
+	reason := strings.TrimSpace(p.form.Get(field))
 	switch {
 	case reason == "":
 		return s.showForm(w, r, "medications", "medications", nil, map[string]string{field: "Give the reason for stopping (for example side effects)."})
@@ -567,7 +613,7 @@ func (s *server) stopMedication(w http.ResponseWriter, r *http.Request) error {
 	}
 	name := ""
 	refused := ""
-	err := s.cfg.Repo.InTx(r.Context(), func(tx *repo.Tx) error {
+	err = s.cfg.Repo.InTx(r.Context(), func(tx *repo.Tx) error {
 		rec, err := tx.Read(r.Context(), "MedicationRequest", med)
 		if err != nil {
 			return err
@@ -611,9 +657,7 @@ func (s *server) stopMedication(w http.ResponseWriter, r *http.Request) error {
 	if name == "" {
 		name = "the medication"
 	}
-	s.flash(w, "Stopped: "+name+".")
-	http.Redirect(w, r, "/patients/"+id+"/medications", http.StatusSeeOther)
-	return nil
+	return s.backToChart(w, r, id, "medications", "Stopped: "+name+".")
 }
 
 // markReconciled records that the user reviewed the patient's active
@@ -663,9 +707,7 @@ func (s *server) markReconciled(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.chartWriteFailed(w, r, id, err)
 	}
-	s.flash(w, "Medications marked reconciled.")
-	http.Redirect(w, r, "/patients/"+id+"/medications", http.StatusSeeOther)
-	return nil
+	return s.backToChart(w, r, id, "medications", "Medications marked reconciled.")
 }
 
 // loadReconciled reads the newest medication reconciliation for the

@@ -52,7 +52,6 @@ type smtpSession struct {
 	box      *mailbox
 	from     string
 	to       []string
-	mailFrom string
 }
 
 func (s *smtpSession) Reset()        { s.from, s.to = "", nil }

@@ -211,18 +211,28 @@ func TestWithoutEmail(t *testing.T) {
 		t.Fatal("configured without a sender")
 	}
 	e.optIn(off, e.ada, adaMail)
+	e.optIn(off, e.bob, bobMail)
 	e.cycle(off)
 	e.lab("final", "")
 	p, d := e.cycle(off)
-	if p.Queued != 1 || d.Sent != 0 {
+	if p.Queued != 2 || d.Sent != 0 {
 		t.Fatalf("without email: %+v %+v", p, d)
 	}
-	if n, err := off.Pending(context.Background()); err != nil || n != 1 {
+	if n, err := off.Pending(context.Background()); err != nil || n != 2 {
 		t.Fatalf("pending = %d, %v", n, err)
 	}
+	// Meanwhile the proxy stops acting for the patient: what was queued
+	// for him is not sent.
+	bob := *e.bob
+	bob.Patients = []string{"someone-else"}
+	if _, err := e.auth.UpdateUser(e.ctx, bob); err != nil {
+		t.Fatal(err)
+	}
 	on := e.service(e.smtp(), nil)
-	if _, d := e.cycle(on); d.Sent != 1 || len(to(e.box.take(), adaMail)) != 1 {
-		t.Fatalf("once email is set up: %+v", d)
+	_, d = e.cycle(on)
+	got := e.box.take()
+	if d.Sent != 1 || d.Dropped != 1 || len(to(got, adaMail)) != 1 || len(to(got, bobMail)) != 0 {
+		t.Fatalf("once email is set up: %+v %+v", d, got)
 	}
 	if n, _ := on.Pending(context.Background()); n != 0 {
 		t.Fatalf("pending after delivery = %d", n)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/openchart/openchart/internal/access"
@@ -125,8 +126,10 @@ func (s *Service) deliverOne(ctx context.Context, it *store.Item, st *DeliverSta
 		return uerr
 	}
 	// What no longer should go: the user turned it off, the account is
-	// gone or disabled, or the reminder is past.
-	if !prefs.Wants(d.Event) || uerr != nil || u.Disabled || (!d.Until.IsZero() && !d.Until.After(now)) {
+	// gone or disabled or no longer acts for the patient, or the reminder
+	// is past.
+	if !prefs.Wants(d.Event) || uerr != nil || u.Disabled || !slices.Contains(u.Patients, d.Patient) ||
+		(!d.Until.IsZero() && !d.Until.After(now)) {
 		err := s.store.InTx(ctx, func(tx store.Tx) error {
 			cur, err := tx.GetItem(ctx, kindOutbox, it.Key)
 			if err != nil || cur.Version != it.Version {

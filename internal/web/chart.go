@@ -27,10 +27,11 @@ func (s *server) chartRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /patients/{id}/social", s.user(s.chartPage("social", nil)))
 	mux.Handle("GET /patients/{id}/print", s.user(s.chartPage("print", nil)))
 	mux.Handle("GET /patients/{id}/timeline", s.user(s.chartPage("timeline", s.loadTimeline)))
-	mux.Handle("GET /patients/{id}/results", s.user(s.chartPage("results", s.loadResults)))
+	mux.Handle("GET /patients/{id}/results", s.user(s.chartPage("results", s.withReleases(s.loadResults, "DiagnosticReport", "Observation"))))
 	mux.Handle("GET /patients/{id}/trend", s.user(s.chartPage("trend", s.loadTrend)))
-	mux.Handle("GET /patients/{id}/documents", s.user(s.chartPage("documents", s.loadDocuments)))
+	mux.Handle("GET /patients/{id}/documents", s.user(s.chartPage("documents", s.withReleases(s.loadDocuments, "Composition", "DocumentReference"))))
 	s.chartActionRoutes(mux)
+	s.chartReleaseRoutes(mux)
 }
 
 // chartSection is one page of the chart: its template, its title and its
@@ -87,6 +88,8 @@ type chartView struct {
 
 	// The maintenance forms (chart_actions.go).
 	Action *actionView
+	// Release to the patient (chart_release.go).
+	Release *releaseView
 
 	// Clinician: the user may start visits and launch apps (physician,
 	// nurse); Staff: the user works for an organization (and may invite

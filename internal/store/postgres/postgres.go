@@ -20,6 +20,7 @@ import (
 
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/store"
+	"github.com/openchart/openchart/internal/store/sqlgen"
 )
 
 // Options tune the store. The zero value is a good default.
@@ -30,12 +31,19 @@ type Options struct {
 	// TxRetries is how many times InTx retries a transaction that failed
 	// with a serialization failure or deadlock (default 5).
 	TxRetries int
+	// AnalyzeAfter is the least number of versions written before the store
+	// runs ANALYZE on its tables in the background, which it does each time
+	// the data has doubled (sqlgen.AutoAnalyze; default
+	// sqlgen.DefaultAnalyzeAfter, negative: never). Autovacuum may be off,
+	// or slow to notice a bulk load.
+	AnalyzeAfter int
 }
 
 // Store is the PostgreSQL store.
 type Store struct {
 	pool    *pgxpool.Pool
 	retries int
+	auto    *sqlgen.AutoAnalyze
 
 	mu      sync.Mutex // guards lastNow
 	lastNow time.Time
@@ -74,7 +82,25 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
+	s.auto = sqlgen.NewAutoAnalyze(int64(opts.AnalyzeAfter), s.analyzedRows(ctx), s.analyzeTables)
 	return s, nil
+}
+
+// analyzedRows is the planner's estimate of the resources rows (from the
+// last ANALYZE or VACUUM), 0 when there is none.
+func (s *Store) analyzedRows(ctx context.Context) int64 {
+	var n int64
+	if err := s.pool.QueryRow(ctx, "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = to_regclass('resources')").Scan(&n); err != nil {
+		return 0
+	}
+	return n
+}
+
+// analyzeTables is the background refresh: ANALYZE samples a bounded
+// number of rows per table and takes no lock that blocks writers.
+func (s *Store) analyzeTables(ctx context.Context) error {
+	_, err := s.pool.Exec(ctx, "ANALYZE resources, versions, "+strings.Join(indexTables, ", "))
+	return err
 }
 
 // migrate applies the embedded migrations not yet in schema_migrations.
@@ -142,6 +168,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the pool.
 func (s *Store) Close() error {
+	s.auto.Close()
 	s.pool.Close()
 	return nil
 }

@@ -47,12 +47,14 @@ func (s *Store) inTx(ctx context.Context, fn func(store.Tx) error) error {
 	if err := ptx.Commit(ctx); err != nil {
 		return errs.E("commit", mapErr(err), err)
 	}
+	s.auto.Wrote(t.written)
 	return nil
 }
 
 type tx struct {
-	tx  pgx.Tx
-	now time.Time
+	tx      pgx.Tx
+	now     time.Time
+	written int // versions Put
 }
 
 func (t *tx) Now() time.Time { return t.now }
@@ -91,6 +93,7 @@ func (t *tx) Put(ctx context.Context, writes []store.Write) error {
 	if len(writes) == 0 {
 		return nil
 	}
+	t.written += len(writes)
 	states := make(map[key]*state, len(writes))
 	var keys []key
 	for i := range writes {

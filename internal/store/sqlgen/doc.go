@@ -4,6 +4,8 @@
 // statement with numbered placeholders. Both stores use the same table and
 // column names (docs/STORAGE.md), so only a few expressions differ between
 // dialects; keeping one compiler means a search means the same thing on both.
+// AutoAnalyze is the shared rule for refreshing planner statistics as the
+// data grows.
 //
 // Values are never interpolated into SQL text: every value becomes a
 // placeholder argument.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/store"
+	"github.com/openchart/openchart/internal/store/sqlgen"
 )
 
 // FileName is the database file inside the data directory.
@@ -37,6 +38,11 @@ type Options struct {
 	// BusyTimeout bounds how long a connection waits for a lock held by
 	// another process (default 10s).
 	BusyTimeout time.Duration
+	// AnalyzeAfter is the least number of versions written before the store
+	// refreshes its planner statistics in the background, which it does each
+	// time the data has doubled (sqlgen.AutoAnalyze; default
+	// sqlgen.DefaultAnalyzeAfter, negative: never).
+	AnalyzeAfter int
 }
 
 // Store is the embedded store.
@@ -44,6 +50,7 @@ type Store struct {
 	w, r *sql.DB
 	stmt writeStmts
 	aud  auditStmts // audit.go
+	auto *sqlgen.AutoAnalyze
 
 	mu      sync.Mutex // guards lastNow
 	lastNow time.Time
@@ -114,7 +121,40 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, errs.E("open store", errs.Internal, fmt.Errorf("preparing audit statements: %w", err))
 	}
+	s.auto = sqlgen.NewAutoAnalyze(int64(opts.AnalyzeAfter), s.analyzedRows(ctx), s.analyzeSample)
 	return s, nil
+}
+
+// analyzedRows is the number of resources the last ANALYZE counted, 0 when
+// there are no statistics.
+func (s *Store) analyzedRows(ctx context.Context) int64 {
+	var stat string
+	err := s.r.QueryRowContext(ctx, "SELECT stat FROM sqlite_stat1 WHERE tbl = 'resources' LIMIT 1").Scan(&stat)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.ParseInt(strings.Fields(stat + " 0")[0], 10, 64)
+	return n
+}
+
+// analyzeSample is the background refresh: ANALYZE with a bounded sample
+// per index (analysis_limit), so that it holds the writer connection for
+// milliseconds rather than the seconds a full ANALYZE of a large database
+// takes. Analyze is the full refresh.
+func (s *Store) analyzeSample(ctx context.Context) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA analysis_limit = 1000"); err != nil {
+		return err
+	}
+	_, err = conn.ExecContext(ctx, "ANALYZE")
+	if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA analysis_limit = 0"); err == nil {
+		err = rerr
+	}
+	return err
 }
 
 // migrate applies the embedded migrations newer than schema_version, each in
@@ -170,6 +210,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes every connection.
 func (s *Store) Close() error {
+	s.auto.Close()
 	s.stmt.close()
 	s.aud.close()
 	var err error

@@ -147,6 +147,7 @@ func (s *Store) inTx(ctx context.Context, fn func(store.Tx) error) error {
 	if err := t.wtx.Commit(); err != nil {
 		return errs.E("commit", mapErr(err), err)
 	}
+	t.s.auto.Wrote(t.written)
 	return nil
 }
 
@@ -156,6 +157,7 @@ type tx struct {
 	s        *Store
 	rtx, wtx *sql.Tx
 	read     bool // something was read before the first Put
+	written  int  // versions Put
 	now      time.Time
 }
 
@@ -286,6 +288,7 @@ func (t *tx) Put(ctx context.Context, writes []store.Write) error {
 	if err := t.begin(ctx); err != nil {
 		return err
 	}
+	t.written += len(writes)
 	st := func(s *sql.Stmt) *sql.Stmt { return t.wtx.StmtContext(ctx, s) }
 	stmt := &t.s.stmt
 	// last[k] is the position of the last write of resource k: only that

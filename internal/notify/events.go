@@ -13,6 +13,7 @@ import (
 	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/auth"
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/repo"
 	"github.com/openchart/openchart/internal/store"
 )
 
@@ -286,9 +287,9 @@ func (s *Service) events(ctx context.Context, recs []*store.Record, rc map[strin
 	for _, r := range recs {
 		byVersion[versionKey(r.Type, r.ID, r.Version)] = r
 	}
-	previous := func(r *store.Record) (*resource, error) {
+	previous := func(r *store.Record) (*store.Record, *resource, error) {
 		if r.Version <= 1 {
-			return nil, nil
+			return nil, nil, nil
 		}
 		prev := byVersion[versionKey(r.Type, r.ID, r.Version-1)]
 		if prev == nil {
@@ -296,15 +297,16 @@ func (s *Service) events(ctx context.Context, recs []*store.Record, rc map[strin
 			prev, err = s.repo.VRead(ctx, r.Type, r.ID, r.Version-1)
 			if err != nil {
 				if k := errs.KindOf(err); k == errs.Gone || k == errs.NotFound {
-					return nil, nil
+					return nil, nil, nil
 				}
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		if prev.Deleted {
-			return nil, nil
+			return nil, nil, nil
 		}
-		return decode(prev)
+		res, err := decode(prev)
+		return prev, res, err
 	}
 	var out []event
 	places := map[string]string{}
@@ -336,16 +338,19 @@ func (s *Service) events(ctx context.Context, recs []*store.Record, rc map[strin
 			if !res.laboratory() || !finalStatus(res.Status) {
 				continue
 			}
-			prev, err := previous(rec)
+			prevRec, prev, err := previous(rec)
 			if err != nil {
 				return nil, err
 			}
-			if prev != nil && prev.Status == res.Status {
+			// New to the patient: recorded final, become final (or
+			// amended...), or released after being withheld from them.
+			released := prevRec != nil && repo.WithholdingOf(prevRec.JSON) != nil && repo.WithholdingOf(rec.JSON) == nil
+			if prev != nil && prev.Status == res.Status && !released {
 				continue
 			}
 			ev.kind = EventResult
 		case "Appointment":
-			prev, err := previous(rec)
+			_, prev, err := previous(rec)
 			if err != nil {
 				return nil, err
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/openchart/openchart/internal/audit"
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/inbox"
+	"github.com/openchart/openchart/internal/repo"
 	"github.com/openchart/openchart/internal/store"
 )
 
@@ -130,6 +131,26 @@ func testNotify(t *testing.T, e *env) {
 			t.Fatalf("a result labelled %s: %+v, emails %+v", label, p, got)
 		}
 	}
+
+	// A result withheld from the patient by a clinician: nobody hears of
+	// it; released, it is new to them.
+	w := e.lab("final", "")
+	wid := strings.TrimPrefix(w, "Observation/")
+	if _, err := e.app.Repo.Withhold(e.docCtx(), "Observation", wid, 0, repo.Withholding{Exception: "preventing-harm", Reason: "To discuss at the visit."}); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ = e.cycle(n); p.Queued != 0 || len(e.box.take()) != 0 {
+		t.Fatalf("a withheld result: %+v", p)
+	}
+	if _, err := e.app.Repo.Release(e.docCtx(), "Observation", wid, 0); err != nil {
+		t.Fatal(err)
+	}
+	p, _ = e.cycle(n)
+	got = e.box.take()
+	if p.Queued != 2 || len(to(got, adaMail)) != 1 || len(to(got, bobMail)) != 1 {
+		t.Fatalf("the result released: %+v %+v", p, got)
+	}
+	checkNoPHI(t, got)
 
 	// Preferences off: the patient gets nothing, the proxy still does.
 	if _, err := n.SavePrefs(context.Background(), e.ada.ID, Prefs{}); err != nil {

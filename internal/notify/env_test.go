@@ -49,9 +49,9 @@ type mailbox struct {
 }
 
 type smtpSession struct {
-	box      *mailbox
-	from     string
-	to       []string
+	box  *mailbox
+	from string
+	to   []string
 }
 
 func (s *smtpSession) Reset()        { s.from, s.to = "", nil }

@@ -109,6 +109,19 @@ func sameSigned(stored []byte, res map[string]any) bool {
 	return bytes.Equal(fhir.Marshal(withoutVersionMeta(withoutRelease(old))), fhir.Marshal(withoutVersionMeta(withoutRelease(res))))
 }
 
+// SignedContentKept reports whether current, a later version of a signed
+// document, keeps the content of signed: it differs by nothing but the
+// meta the Repository sets and the withhold label. A signature over signed
+// still speaks for current (signed.go lets nothing else change but the
+// status, which this does not allow either).
+func SignedContentKept(signed, current []byte) bool {
+	cur, err := fhir.Parse(current, fhir.ParseOptions{})
+	if err != nil {
+		return false
+	}
+	return sameSigned(signed, cur)
+}
+
 func allowedList(typ string) string {
 	if typ == "Composition" {
 		return "entered-in-error"

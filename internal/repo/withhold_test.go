@@ -272,6 +272,13 @@ func TestWithholdSignedNote(t *testing.T) {
 		if !sameExceptMeta(t, before.JSON, after.JSON) {
 			t.Fatalf("withholding changed the note:\n%s\n%s", before.JSON, after.JSON)
 		}
+		if !repo.SignedContentKept(before.JSON, after.JSON) {
+			t.Fatal("SignedContentKept: false for a version that only took the withhold label")
+		}
+		changed := strings.Replace(string(after.JSON), "Stable.", "Unstable.", 1)
+		if repo.SignedContentKept(before.JSON, []byte(changed)) {
+			t.Fatal("SignedContentKept: true for a changed text")
+		}
 		var doc struct {
 			Meta struct{ Security []map[string]any } `json:"meta"`
 		}

@@ -32,10 +32,7 @@ func TestChartRelease(t *testing.T) { onStores(t, testChartRelease) }
 func testChartRelease(t *testing.T, o envOptions) {
 	e := newEnv(t, o)
 	e.portalData()
-	e.portalPut(`{"resourceType":"Composition","id":"note1","status":"final","date":"2024-05-01T10:00:00Z",
-		"type":{"text":"Progress note"},"title":"Biopsy follow-up","subject":{"reference":"Patient/zoe"},
-		"author":[{"reference":"Practitioner/doc"}],"attester":[{"mode":"legal","time":"2024-05-01T10:05:00Z","party":{"reference":"Practitioner/doc"}}],
-		"section":[{"title":"Assessment","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">Findings to discuss.</div>"}}]}`)
+	e.chartRecord() // signed notes note1 (verifies) and note2 (does not)
 	e.user("alice", auth.RolePhysician)
 	e.user("fred", auth.RoleFrontDesk)
 	doc := e.browser()
@@ -45,7 +42,7 @@ func testChartRelease(t *testing.T, o envOptions) {
 	code := portalInvite(t, doc, "zoe", "zoe.m", "")
 	p := portalActivate(t, e, "zoe.m", code, "1984-03-27")
 	wantBody(t, p.get("/portal/results"), "/portal/results/glu3")
-	wantBody(t, p.get("/portal/data/record.json"), `"Biopsy follow-up"`, `"glu3"`)
+	wantBody(t, p.get("/portal/data/record.json"), `"Progress note note1"`, `"glu3"`)
 
 	// The results page offers the action to clinicians.
 	r := doc.get("/patients/zoe/results")
@@ -92,7 +89,11 @@ func testChartRelease(t *testing.T, o envOptions) {
 	wantStatus(t, r, http.StatusOK)
 	r = doc.post("/patients/zoe/release/note/note1/withhold", url.Values{"exception": {"third-party-privacy"}, "reason": {"Names the partner."}, "version": {formVersion(t, r)}})
 	wantStatus(t, r, http.StatusSeeOther)
-	wantBody(t, doc.get("/patients/zoe/documents"), "Withheld from patient portal", "Names the partner.", "Biopsy follow-up")
+	r = doc.get("/patients/zoe/documents")
+	wantBody(t, r, "Withheld from patient portal", "Names the partner.")
+	// The signature still speaks for the note: only the label changed.
+	wantText(t, r, "✔ Signed by Dr. Ana Lee on 2024-05-01 09:40; the signature matches this note.",
+		"✖ Signed by Dr. Ana Lee on 2024-05-01 09:40. The note does not match its signature")
 
 	// The portal: gone, and not a word about it.
 	r = p.get("/portal/results")
@@ -103,7 +104,7 @@ func testChartRelease(t *testing.T, o envOptions) {
 	wantStatus(t, p.get("/portal/results/glu3"), http.StatusNotFound)
 	for _, path := range []string{"/portal", "/portal/results", "/portal/health", "/portal/data/summary", "/portal/data/record.json"} {
 		b := p.get(path).body
-		if strings.Contains(strings.ToLower(b), "withheld") || strings.Contains(b, "Biopsy follow-up") || strings.Contains(b, reason) || strings.Contains(b, `"glu3"`) {
+		if strings.Contains(strings.ToLower(b), "withheld") || strings.Contains(b, "Progress note note1") || strings.Contains(b, reason) || strings.Contains(b, `"glu3"`) {
 			t.Errorf("%s tells of what is withheld", path)
 		}
 	}
@@ -120,7 +121,7 @@ func testChartRelease(t *testing.T, o envOptions) {
 	wantBody(t, p.get("/portal/results"), "/portal/results/glu3")
 	r = p.get("/portal/data/record.json")
 	wantBody(t, r, `"glu3"`)
-	if strings.Contains(r.body, "Biopsy follow-up") {
+	if strings.Contains(r.body, "Progress note note1") {
 		t.Error("releasing the result released the note")
 	}
 }

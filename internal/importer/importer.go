@@ -23,6 +23,7 @@ import (
 	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/progress"
 	"github.com/openchart/openchart/internal/repo"
+	"github.com/openchart/openchart/internal/store"
 )
 
 // BundleProcessor processes a batch or transaction Bundle the way the FHIR
@@ -404,6 +405,7 @@ func (im *Importer) loadNDJSON(ctx context.Context, r io.Reader, res *FileResult
 	lineNo := 0
 	var batch []map[string]any
 	var lines []int
+	var refs []store.Ref
 	flush := func() {
 		if len(batch) == 0 {
 			return
@@ -414,6 +416,17 @@ func (im *Importer) loadNDJSON(ctx context.Context, r io.Reader, res *FileResult
 		err := im.cfg.Repo.InTx(ctx, func(tx *repo.Tx) error {
 			stored, lineErrs = 0, nil
 			clear(types)
+			// The current versions of the lines' resources in one read
+			// rather than one (two round trips on PostgreSQL) per line.
+			refs = refs[:0]
+			for _, r := range batch {
+				if id := fhir.IDOf(r); id != "" && fhir.ValidID(id) {
+					refs = append(refs, store.Ref{Type: fhir.TypeOf(r), ID: id})
+				}
+			}
+			if err := tx.Prefetch(ctx, refs); err != nil {
+				return err
+			}
 			for i, r := range batch {
 				var err error
 				typ, id := fhir.TypeOf(r), fhir.IDOf(r)

@@ -262,8 +262,8 @@ func TestLeakMatrix(t *testing.T) {
 }
 
 // loadLeakData loads the Bundles, puts the patients under two
-// organizations by turns, labels two of patient A's Observations, and
-// returns the truth.
+// organizations by turns, labels two of patient A's Observations,
+// withholds one of A's reports from A, and returns the truth.
 func loadLeakData(t *testing.T, a *app.App, files []string) *truth {
 	ctx := opCtx()
 	for _, id := range []string{orgX, orgY} {
@@ -326,6 +326,20 @@ func loadLeakData(t *testing.T, a *app.App, files []string) *truth {
 		if _, err := a.Repo.Update(ctx, "Observation", id, obs, repo.UpdateOptions{}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// One of patient A's reports is withheld from the patient, with its
+	// results (label "withheld": hidden from A, the proxy and A's apps).
+	var report string
+	scanAll(t, a, func(rec *store.Record) {
+		if report == "" && rec.Type == "DiagnosticReport" && strings.Contains(string(rec.JSON), `"Patient/`+pa+`"`) && strings.Contains(string(rec.JSON), `"Observation/`) {
+			report = rec.ID
+		}
+	})
+	if report == "" {
+		t.Fatal("patient A has no DiagnosticReport with results")
+	}
+	if _, err := a.Repo.Withhold(ctx, "DiagnosticReport", report, 0, repo.Withholding{Exception: "preventing-harm", Reason: "to discuss in person"}); err != nil {
+		t.Fatal(err)
 	}
 	scanAll(t, a, func(rec *store.Record) {
 		r := describe(rec.JSON)
@@ -393,13 +407,13 @@ func (e *leakEnv) run() {
 		return &access.Principal{Kind: access.User, Username: "staff-" + org, Organization: "Organization/" + org, Roles: []string{"physician"}}
 	}
 	patientA := &viewer{name: "patient A", p: &access.Principal{Kind: access.User, Username: "a", FHIRUser: "Patient/" + pa, Patient: pa, Patients: []string{pa}},
-		allowed: set([]string{pa})}
+		allowed: set([]string{pa}), hidden: []string{repo.WithheldCode}}
 	proxy := &viewer{name: "proxy of A", p: &access.Principal{Kind: access.User, Username: "mum", FHIRUser: "RelatedPerson/r1", Patient: pa, Patients: []string{pa}},
-		allowed: set([]string{pa}), hidden: []string{"R", "V", "PRS"}}
+		allowed: set([]string{pa}), hidden: []string{"R", "V", "PRS", repo.WithheldCode}}
 	app := &viewer{name: "SMART app of A", p: &access.Principal{Kind: access.User, Username: "a", FHIRUser: "Patient/" + pa, ClientID: "app1", Patient: pa, Patients: []string{pa},
-		Scopes: []string{"launch/patient", "patient/*.rs"}}, allowed: set([]string{pa})}
+		Scopes: []string{"launch/patient", "patient/*.rs"}}, allowed: set([]string{pa}), hidden: []string{repo.WithheldCode}}
 	lab := &viewer{name: "lab-only app of A", p: &access.Principal{Kind: access.User, Username: "a", FHIRUser: "Patient/" + pa, ClientID: "app2", Patient: pa,
-		Scopes: []string{"patient/Observation.rs?category=" + url.QueryEscape(catSystem+"|laboratory")}}, allowed: set([]string{pa}), labOnly: true}
+		Scopes: []string{"patient/Observation.rs?category=" + url.QueryEscape(catSystem+"|laboratory")}}, allowed: set([]string{pa}), labOnly: true, hidden: []string{repo.WithheldCode}}
 	staffX := &viewer{name: "staff of X", p: staff(orgX), allowed: set(xs), staff: true}
 	staffY := &viewer{name: "staff of Y", p: staff(orgY), allowed: set(ys), staff: true}
 	frontdeskY := &viewer{name: "front desk of Y", p: &access.Principal{Kind: access.User, Username: "desk", Organization: "Organization/" + orgY, Roles: []string{"frontdesk"}},

@@ -206,9 +206,11 @@ func (w *Withholding) label() map[string]any {
 	parts := []any{
 		map[string]any{"url": "exception", "valueCoding": map[string]any{"system": ExceptionSystem, "code": ex.Code, "display": ex.Display}},
 		map[string]any{"url": "reason", "valueString": w.Reason},
-		map[string]any{"url": "by", "valueReference": by},
-		map[string]any{"url": "at", "valueDateTime": w.At.UTC().Format(time.RFC3339)},
 	}
+	if len(by) > 0 {
+		parts = append(parts, map[string]any{"url": "by", "valueReference": by})
+	}
+	parts = append(parts, map[string]any{"url": "at", "valueDateTime": w.At.UTC().Format(time.RFC3339)})
 	if w.Report != "" {
 		parts = append(parts, map[string]any{"url": "report", "valueReference": map[string]any{"reference": w.Report}})
 	}

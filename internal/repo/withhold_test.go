@@ -192,6 +192,10 @@ func TestWithholdPolicy(t *testing.T) {
 		if got := sees(t, r, f.proxy, "Observation", "o3"); !all(got, false) {
 			t.Errorf("o3, withheld on its own, was released with the report: %v", got)
 		}
+		// An operator, who has no name or FHIR user, may withhold too.
+		if _, err := r.Withhold(operator(), "Observation", "o1", 0, repo.Withholding{Exception: "patient-request", Reason: "asked"}); err != nil {
+			t.Errorf("operator withholds: %v", err)
+		}
 		// The patient may not write the label.
 		o := observation("", "a")
 		o["meta"] = map[string]any{"security": []any{map[string]any{"system": repo.ReleaseSystem, "code": repo.WithheldCode}}}

@@ -91,7 +91,7 @@ func New(c Config) (*Repo, error) {
 		d = defs.Default()
 	}
 	r := &Repo{store: c.Store, validator: c.Validator, indexer: c.Indexer, criteria: c.Criteria,
-		isType: c.ResourceType, layout: c.Layout, appender: &appender{store: c.Store},
+		isType: c.ResourceType, layout: c.Layout, appender: newAppender(c.Store),
 		consent: c.Consent, patientTypes: map[string]bool{}}
 	for _, t := range d.ResourceTypes() {
 		if c.ResourceType(t) {
@@ -131,8 +131,10 @@ func (r *Repo) checkType(op, typ string) error {
 // an errs.Gone error (with the deletion record). The read is audited before
 // the record is returned.
 func (r *Repo) Read(ctx context.Context, typ, id string) (*store.Record, error) {
+	t := r.appender.expect()
+	defer r.appender.settle(t)
 	rec, err := r.read(ctx, typ, id)
-	if aerr := r.record(err, oneEntry(ctx, audit.InteractionRead, typ, id, 0, rec, err)); aerr != nil && err == nil {
+	if aerr := r.recordSettled(t, err, oneEntry(ctx, audit.InteractionRead, typ, id, 0, rec, err)); aerr != nil && err == nil {
 		return nil, aerr
 	}
 	return rec, err
@@ -180,8 +182,10 @@ func (r *Repo) read(ctx context.Context, typ, id string) (*store.Record, error) 
 
 // VRead returns one version of a resource, audited like Read.
 func (r *Repo) VRead(ctx context.Context, typ, id string, version int64) (*store.Record, error) {
+	t := r.appender.expect()
+	defer r.appender.settle(t)
 	rec, err := r.vread(ctx, typ, id, version)
-	if aerr := r.record(err, oneEntry(ctx, audit.InteractionVRead, typ, id, version, rec, err)); aerr != nil && err == nil {
+	if aerr := r.recordSettled(t, err, oneEntry(ctx, audit.InteractionVRead, typ, id, version, rec, err)); aerr != nil && err == nil {
 		return nil, aerr
 	}
 	return rec, err

@@ -227,7 +227,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	applyCeilings(r.rep)
 	r.rep.Targets = Targets(r.rep)
 	if s := slowest(r.rep); s != nil && r.profiling() {
-		r.note("slowest relative to its ceiling: %s at %d clients (%.2f)", s.Phase, s.Clients, s.Ratio)
+		r.note("slowest relative to its ceiling: %s at %s (%.2f of it)", s.Phase, clientsText(s.Clients), s.Ratio)
 	}
 	return r.rep, err
 }

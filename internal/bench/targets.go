@@ -70,7 +70,7 @@ func Targets(rep *Report) []Target {
 	if best == nil {
 		na(importName, "not measured")
 	} else {
-		add(importName, best.Rate >= 5000, "%.0f resources/s (best at %d clients)", best.Rate, best.Clients)
+		add(importName, best.Rate >= 5000, "%.0f resources/s (best at %s)", best.Rate, clientsText(best.Clients))
 	}
 
 	const ndjsonName = "NDJSON import ≥ 50% of COPY"
@@ -173,4 +173,12 @@ func WriteTargets(w io.Writer, ts []Target) error {
 		rows = append(rows, []string{t.Name, t.Measured, t.Status})
 	}
 	return writeColumns(w, rows, map[int]bool{0: true, 1: true, 2: true})
+}
+
+// clientsText is "1 client" or "8 clients".
+func clientsText(n int) string {
+	if n == 1 {
+		return "1 client"
+	}
+	return fmt.Sprintf("%d clients", n)
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"net/url"
@@ -398,84 +399,64 @@ func (im *Importer) storeOne(ctx context.Context, r map[string]any, res *FileRes
 	prog.AddItems(1)
 }
 
-// loadNDJSON stores an NDJSON stream in batches, one transaction each. A
-// bad line is reported and skipped; it does not undo the others.
+// loadNDJSON stores an NDJSON stream in batches of BatchSize lines, one
+// transaction each, Workers batches at a time: one file of a bulk export
+// (all the Observations) is most of the data, so its batches must not wait
+// for each other. Lines are parsed one at a time as they are read, and at
+// most two batches per worker are in memory (one being filled or waiting
+// to be handed over, one being stored), whatever the size of the file.
+// Lines with the same type and id always go to the same worker, so that a
+// resource listed twice is stored in file order. A bad line is reported
+// and skipped; it does not undo the others.
 func (im *Importer) loadNDJSON(ctx context.Context, r io.Reader, res *FileResult, prog *progress.Tracker) {
-	br := bufio.NewReaderSize(r, 1<<20)
-	lineNo := 0
-	var batch []map[string]any
-	var lines []int
-	var refs []store.Ref
-	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		stored := 0
-		var lineErrs []error
-		types := map[string]int{}
-		err := im.cfg.Repo.InTx(ctx, func(tx *repo.Tx) error {
-			stored, lineErrs = 0, nil
-			clear(types)
-			// The current versions of the lines' resources in one read
-			// rather than one (two round trips on PostgreSQL) per line.
-			refs = refs[:0]
-			for _, r := range batch {
-				if id := fhir.IDOf(r); id != "" && fhir.ValidID(id) {
-					refs = append(refs, store.Ref{Type: fhir.TypeOf(r), ID: id})
-				}
+	var mu sync.Mutex // guards res
+	workers := max(1, im.cfg.Workers)
+	queues := make([]chan *ndBatch, workers)
+	var wg sync.WaitGroup
+	for w := range queues {
+		queues[w] = make(chan *ndBatch)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range queues[w] {
+				im.storeBatch(ctx, b, res, &mu, prog)
 			}
-			if err := tx.Prefetch(ctx, refs); err != nil {
-				return err
-			}
-			for i, r := range batch {
-				var err error
-				typ, id := fhir.TypeOf(r), fhir.IDOf(r)
-				if id != "" {
-					_, err = tx.Update(ctx, typ, id, r, repo.UpdateOptions{})
-				} else {
-					_, err = tx.Create(ctx, r, repo.CreateOptions{})
-				}
-				if err != nil {
-					if errs.Is(err, errs.Transient) || errs.Is(err, errs.Internal) {
-						return err
-					}
-					lineErrs = append(lineErrs, fmt.Errorf("line %d: %w", lines[i], err))
-					continue
-				}
-				stored++
-				types[typ]++
-			}
-			return nil
-		})
-		if err != nil {
-			res.Failed += len(batch)
-			if len(res.Errors) < maxErrorsPerFile {
-				res.Errors = append(res.Errors, fmt.Sprintf("lines %d-%d: %v", lines[0], lines[len(lines)-1], err))
-			}
-		} else {
-			for t, n := range types {
-				res.Types[t] += n
-			}
-			for _, e := range lineErrs {
-				res.fail(e)
-			}
-			res.Resources += stored
-			prog.AddItems(int64(stored))
-		}
-		batch, lines = batch[:0], lines[:0]
+		}()
 	}
-	for {
+	filling := make([]*ndBatch, workers)
+	send := func(w int) {
+		if filling[w] != nil && len(filling[w].res) > 0 {
+			queues[w] <- filling[w]
+		}
+		filling[w] = nil
+	}
+	br := bufio.NewReaderSize(r, 1<<20)
+	lineNo, next := 0, 0
+	for ctx.Err() == nil {
 		line, err := br.ReadBytes('\n')
 		if len(bytes.TrimSpace(line)) > 0 {
 			lineNo++
 			v, perr := fhir.Parse(line, fhir.ParseOptions{})
 			if perr != nil {
+				mu.Lock()
 				res.fail(fmt.Errorf("line %d: %w", lineNo, perr))
+				mu.Unlock()
 			} else {
-				batch = append(batch, v)
-				lines = append(lines, lineNo)
-				if len(batch) >= im.cfg.BatchSize {
-					flush()
+				var w int
+				if id := fhir.IDOf(v); id != "" {
+					h := fnv.New32a()
+					h.Write([]byte(fhir.TypeOf(v) + "/" + id))
+					w = int(h.Sum32() % uint32(workers))
+				} else {
+					w, next = next, (next+1)%workers
+				}
+				if filling[w] == nil {
+					filling[w] = &ndBatch{}
+				}
+				filling[w].res = append(filling[w].res, v)
+				filling[w].lines = append(filling[w].lines, lineNo)
+				if len(filling[w].res) >= im.cfg.BatchSize {
+					send(w)
 				}
 			}
 		} else if len(line) > 0 {
@@ -485,9 +466,81 @@ func (im *Importer) loadNDJSON(ctx context.Context, r io.Reader, res *FileResult
 			break
 		}
 		if err != nil {
+			mu.Lock()
 			res.fail(fmt.Errorf("reading: %w", err))
+			mu.Unlock()
 			break
 		}
 	}
-	flush()
+	for w := range queues {
+		send(w)
+		close(queues[w])
+	}
+	wg.Wait()
+}
+
+// ndBatch is a batch of parsed NDJSON lines and their line numbers.
+type ndBatch struct {
+	res   []map[string]any
+	lines []int
+}
+
+// storeBatch stores one batch in one transaction. A line the Repository
+// refuses (invalid, not allowed) is reported and the others are kept; a
+// database failure fails the whole batch.
+func (im *Importer) storeBatch(ctx context.Context, b *ndBatch, res *FileResult, mu *sync.Mutex, prog *progress.Tracker) {
+	stored := 0
+	var lineErrs []error
+	types := map[string]int{}
+	refs := make([]store.Ref, 0, len(b.res))
+	for _, r := range b.res {
+		if id := fhir.IDOf(r); id != "" && fhir.ValidID(id) {
+			refs = append(refs, store.Ref{Type: fhir.TypeOf(r), ID: id})
+		}
+	}
+	err := im.cfg.Repo.InTx(ctx, func(tx *repo.Tx) error {
+		stored, lineErrs = 0, nil
+		clear(types)
+		// The current versions of the lines' resources in one read rather
+		// than one (two round trips on PostgreSQL) per line.
+		if err := tx.Prefetch(ctx, refs); err != nil {
+			return err
+		}
+		for i, r := range b.res {
+			var err error
+			typ, id := fhir.TypeOf(r), fhir.IDOf(r)
+			if id != "" {
+				_, err = tx.Update(ctx, typ, id, r, repo.UpdateOptions{})
+			} else {
+				_, err = tx.Create(ctx, r, repo.CreateOptions{})
+			}
+			if err != nil {
+				if errs.Is(err, errs.Transient) || errs.Is(err, errs.Internal) {
+					return err
+				}
+				lineErrs = append(lineErrs, fmt.Errorf("line %d: %w", b.lines[i], err))
+				continue
+			}
+			stored++
+			types[typ]++
+		}
+		return nil
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if err != nil {
+		res.Failed += len(b.res)
+		if len(res.Errors) < maxErrorsPerFile {
+			res.Errors = append(res.Errors, fmt.Sprintf("%d lines between lines %d and %d: %v", len(b.lines), b.lines[0], b.lines[len(b.lines)-1], err))
+		}
+		return
+	}
+	for t, n := range types {
+		res.Types[t] += n
+	}
+	for _, e := range lineErrs {
+		res.fail(e)
+	}
+	res.Resources += stored
+	prog.AddItems(int64(stored))
 }

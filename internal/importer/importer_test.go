@@ -18,8 +18,9 @@ import (
 )
 
 // TestNDJSONBatches imports an NDJSON file of more lines than one batch
-// holds, with a bad line, on both stores; a second import of the same file
-// changes nothing, and a changed line makes a second version.
+// holds, with a bad line and a resource listed twice, on both stores: the
+// later line of the resource listed twice wins, a second import of the same
+// file changes nothing, and a changed line makes a new version.
 func TestNDJSONBatches(t *testing.T) {
 	for _, pg := range []bool{false, true} {
 		name := "sqlite"
@@ -46,12 +47,14 @@ func TestNDJSONBatches(t *testing.T) {
 			const n = 120
 			lines := func(family string) []byte {
 				var b bytes.Buffer
+				b.WriteString(`{"resourceType":"Patient","id":"dup","name":[{"family":"First"}]}` + "\n")
 				for i := 0; i < n; i++ {
 					fmt.Fprintf(&b, `{"resourceType":"Patient","id":"nd%d","gender":"female","name":[{"family":"%s%d"}]}`+"\n", i, family, i)
 					if i == 70 {
 						b.WriteString(`{"resourceType":"Patient","id":"bad","gender":"sometimes"}` + "\n")
 					}
 				}
+				b.WriteString(`{"resourceType":"Patient","id":"dup","name":[{"family":"Last"}]}` + "\n")
 				return b.Bytes()
 			}
 			path := filepath.Join(t.TempDir(), "Patient.ndjson")
@@ -62,10 +65,14 @@ func TestNDJSONBatches(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if sum.Resources != n || sum.Failed != 1 || !strings.Contains(strings.Join(sum.Files[0].Errors, "\n"), "line 72") {
-				t.Fatalf("first import: %d loaded, %d failed, errors %q; want %d loaded and line 72 failed", sum.Resources, sum.Failed, sum.Files[0].Errors, n)
+			if sum.Resources != n+2 || sum.Failed != 1 || !strings.Contains(strings.Join(sum.Files[0].Errors, "\n"), "line 73") {
+				t.Fatalf("first import: %d loaded, %d failed, errors %q; want %d loaded and line 73 failed", sum.Resources, sum.Failed, sum.Files[0].Errors, n+2)
 			}
-			if sum, err = im.Run(ctx, []string{path}); err != nil || sum.Resources != n {
+			dup, err := a.Repo.Read(ctx, "Patient", "dup")
+			if err != nil || dup.Version != 2 || !bytes.Contains(dup.JSON, []byte("Last")) {
+				t.Fatalf("Patient/dup, listed twice: %s, %v; want version 2 from the later line", dup.JSON, err)
+			}
+			if sum, err = im.Run(ctx, []string{path}); err != nil || sum.Resources != n+2 {
 				t.Fatalf("second import: %+v, %v", sum, err)
 			}
 			for i := range n {
@@ -77,7 +84,7 @@ func TestNDJSONBatches(t *testing.T) {
 			if err := os.WriteFile(path, lines("Changed"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if sum, err = im.Run(ctx, []string{path}); err != nil || sum.Resources != n {
+			if sum, err = im.Run(ctx, []string{path}); err != nil || sum.Resources != n+2 {
 				t.Fatalf("third import: %+v, %v", sum, err)
 			}
 			rec, err := a.Repo.Read(ctx, "Patient", "nd119")

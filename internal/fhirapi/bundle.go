@@ -20,6 +20,9 @@ func (a *API) bundle(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The raw body is not needed once parsed: let it go before the
+	// transaction stages a stored copy of every entry.
+	req.Body = nil
 	out, err := a.processBundle(ctx, b, req.Base, req.Prefer)
 	if err != nil {
 		return nil, err

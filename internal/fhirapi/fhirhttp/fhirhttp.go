@@ -41,9 +41,9 @@ type Options struct {
 	// turn. A parsed Bundle of thousands of entries takes tens of megabytes,
 	// so this keeps the server's memory bounded under many importing clients.
 	MaxBundles int
-	// MaxBundleBytes bounds the request bytes of the Bundles read and
-	// processed at once (default DefaultMaxBundleBytes, at least MaxBody);
-	// a body of unknown size counts as MaxBody. See inflight.go.
+	// MaxBundleBytes bounds the bytes (after decompression) of the Bundles
+	// processed at once (default DefaultMaxBundleBytes, at least MaxBody).
+	// See inflight.go.
 	MaxBundleBytes int64
 	// Authenticate finds who makes a request (a bearer token, a session).
 	// It returns nil and no error for a request without credentials, and
@@ -121,11 +121,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return // the client went away while waiting
 		}
-		release, err := h.bytes.acquire(r.Context(), r)
-		if err != nil {
-			return // the client went away while waiting
-		}
-		defer release()
 	}
 	ctx, err := h.principal(r)
 	if err != nil {
@@ -136,6 +131,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.writeError(w, r, err)
 		return
+	}
+	if h.isBundlePost(r) {
+		release, err := h.bytes.acquire(r.Context(), int64(len(req.Body)))
+		if err != nil {
+			return // the client went away while waiting
+		}
+		defer release()
 	}
 	resp := h.api.Handle(ctx, req)
 	h.write(w, r, resp)

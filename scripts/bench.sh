@@ -330,7 +330,7 @@ run_one() {
 	local label="embedded store"
 	[ "$store" = embedded ] || label=PostgreSQL
 	{
-		echo "### $(printf "%'d" "$size" 2>/dev/null || echo "$size") patients, $label"
+		echo "### $(sed -E ':a;s/([0-9])([0-9]{3})($|,)/\1,\2\3/;ta' <<<"$size") patients, $label"
 		echo
 		echo "Load average (1/5/15 min) before the run $load_before, after $load_after."
 		echo

@@ -154,7 +154,8 @@ func (r *runner) record(p Profile) {
 	r.rep.Profiles = append(r.rep.Profiles, p)
 }
 
-// topText writes `go tool pprof -top` of a profile next to it.
+// topText writes `go tool pprof -top` of a profile (its 100 heaviest
+// functions) next to it.
 func topText(profile string) (string, error) {
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
@@ -162,7 +163,7 @@ func topText(profile string) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, goCmd, "tool", "pprof", "-top", profile).CombinedOutput()
+	out, err := exec.CommandContext(ctx, goCmd, "tool", "pprof", "-top", "-nodecount=100", profile).CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go tool pprof: %v: %s", err, lastLine(out))
 	}

@@ -196,6 +196,7 @@ free_port() {
 
 # --- servers are stopped and scratch state removed on exit ------------------------
 server_pid=
+child_pid=
 cleanup_dirs=()
 cleanup_dbs=()
 stop_server() {
@@ -207,7 +208,22 @@ stop_server() {
 	fi
 	server_pid=
 }
+# run_child CMD...: runs a harness command in the background and waits for
+# it, so that a signal reaches the trap at once (bash runs traps only
+# between foreground commands); the trap stops it.
+run_child() {
+	local rc=0
+	"$@" &
+	child_pid=$!
+	wait "$child_pid" || rc=$?
+	child_pid=
+	return "$rc"
+}
 cleanup() {
+	if [ -n "$child_pid" ]; then
+		kill "$child_pid" 2>/dev/null || true
+		wait "$child_pid" 2>/dev/null || true
+	fi
 	stop_server
 	if [ -z "$keep" ]; then
 		local d
@@ -314,7 +330,9 @@ run_one() {
 	fi
 	local load_before load_after
 	load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-	OPENCHART_TOKEN=$token "$bin" "${bench_args[@]}" | tee "$out/$name.txt"
+	# The table is printed at the end; progress goes to stderr meanwhile.
+	OPENCHART_TOKEN=$token run_child "$bin" "${bench_args[@]}" >"$out/$name.txt"
+	cat "$out/$name.txt"
 	load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 	local soaked=
@@ -322,7 +340,8 @@ run_one() {
 		local soak_args=(bench soak --target "$url" --pid "$server_pid" --duration "$soak" --interval "$soak_interval"
 			--name "$name" --json "$out/$name-soak.json" --svg "$out")
 		log "$name: soak for $soak"
-		OPENCHART_TOKEN=$token "$bin" "${soak_args[@]}" | tee "$out/$name-soak.txt"
+		OPENCHART_TOKEN=$token run_child "$bin" "${soak_args[@]}" >"$out/$name-soak.txt"
+		cat "$out/$name-soak.txt"
 		soaked=1
 	fi
 	stop_server

@@ -25,8 +25,8 @@ import (
 // importHTTP posts the information Bundles, then the patient Bundles
 // split into one contiguous share per concurrency level, so the data set
 // is loaded exactly once and every level gets a row.
-func (r *runner) importHTTP(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.ImportTimeout)
+func (r *runner) importHTTP(parent context.Context) error {
+	ctx, cancel := context.WithTimeout(parent, r.cfg.ImportTimeout)
 	defer cancel()
 	dir := filepath.Join(r.cfg.Data, "bundles")
 	files, err := filepath.Glob(filepath.Join(dir, "patient-*.json.gz"))
@@ -56,6 +56,9 @@ func (r *runner) importHTTP(ctx context.Context) error {
 		}
 		r.add(r.importShare(ctx, share, c))
 		wait()
+		if err := parent.Err(); err != nil {
+			return fmt.Errorf("the import was interrupted: %w", err)
+		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("the import did not finish within %s", r.cfg.ImportTimeout)
 		}

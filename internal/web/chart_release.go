@@ -49,8 +49,10 @@ type releaseForm struct {
 // releaseItem is the data of the "release" partial: one item of a list.
 type releaseItem struct {
 	PatientID, Type, ID, Label, CSRF string
-	Clinician                        bool
-	Withheld                         *withheldView
+	// Action is the link's text ("Withhold from patient").
+	Action    string
+	Clinician bool
+	Withheld  *withheldView
 }
 
 // releaseSections are the types the pages list, with the section that
@@ -154,7 +156,7 @@ func withheldOf(version int64, raw []byte) *withheldView {
 // ReleaseOf is the "release" partial's data for typ/id, named label on the
 // page (for the accessible names of its controls).
 func (v *chartView) ReleaseOf(typ, id, label string) releaseItem {
-	it := releaseItem{PatientID: v.ID, Type: releasePath(typ), ID: id, Label: label, Clinician: v.Clinician}
+	it := releaseItem{PatientID: v.ID, Type: releasePath(typ), ID: id, Label: label, Clinician: v.Clinician, Action: "Withhold from patient"}
 	if v.Release != nil {
 		it.CSRF = v.Release.CSRF
 		it.Withheld = v.Release.Withheld[typ+"/"+id]
@@ -162,6 +164,14 @@ func (v *chartView) ReleaseOf(typ, id, label string) releaseItem {
 	if it.Label == "" {
 		it.Label = "this item"
 	}
+	return it
+}
+
+// ReleaseOfPanel is ReleaseOf for a lab panel's DiagnosticReport, shown
+// under its table: the link says it concerns the whole panel.
+func (v *chartView) ReleaseOfPanel(id, label string) releaseItem {
+	it := v.ReleaseOf("DiagnosticReport", id, label)
+	it.Action = "Withhold the whole panel from patient"
 	return it
 }
 

@@ -19,8 +19,13 @@ import (
 )
 
 // benchFiles returns the hospital and practitioner files of the Synthea
-// sample and its first OPENCHART_BENCH_FILES patient Bundles (default 10).
+// sample and its first OPENCHART_BENCH_FILES patient Bundles (default 10),
+// or the directory OPENCHART_BENCH_DIR names (the ndjson directory of
+// `openchart bench data`).
 func benchFiles(b *testing.B) []string {
+	if d := os.Getenv("OPENCHART_BENCH_DIR"); d != "" {
+		return []string{d}
+	}
 	dir := filepath.Join("..", "..", "..", "shared", "data", "synthea-120")
 	all, err := filepath.Glob(filepath.Join(dir, "*.json.gz"))
 	if err != nil || len(all) == 0 {

@@ -80,9 +80,7 @@ func (t *tx) Reindex(ctx context.Context, updates []store.IndexUpdate) error {
 				return errs.E(op, mapErr(err), err)
 			}
 		}
-		var rows indexRows
-		rows.add(rkey, u.Type, sqlgen.Flatten(&u.Index))
-		if err := t.insertIndex(ctx, &rows); err != nil {
+		if err := t.insertIndex(ctx, collect([]flatRows{{rkey, u.Type, sqlgen.Flatten(&u.Index)}})); err != nil {
 			return errs.E(op, mapErr(err), err)
 		}
 	}

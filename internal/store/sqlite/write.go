@@ -297,7 +297,7 @@ func (t *tx) Put(ctx context.Context, writes []store.Write) error {
 	for i := range writes {
 		last[store.Ref{Type: writes[i].Type, ID: writes[i].ID}] = i
 	}
-	var rows indexRows
+	var flat []flatRows
 	for i := range writes {
 		w := &writes[i]
 		op := "put " + w.Type + "/" + w.ID
@@ -341,13 +341,40 @@ func (t *tx) Put(ctx context.Context, writes []store.Write) error {
 			return errs.E(op, mapErr(err), err)
 		}
 		if !w.Deleted && last[store.Ref{Type: w.Type, ID: w.ID}] == i {
-			rows.add(rkey, w.Type, sqlgen.Flatten(&w.Index))
+			flat = append(flat, flatRows{rkey, w.Type, sqlgen.Flatten(&w.Index)})
 		}
 	}
-	if err := t.insertIndex(ctx, &rows); err != nil {
+	if err := t.insertIndex(ctx, collect(flat)); err != nil {
 		return errs.E("put", mapErr(err), err)
 	}
 	return nil
+}
+
+// flatRows are the index rows of one resource.
+type flatRows struct {
+	rkey int64
+	typ  string
+	rows *sqlgen.Rows
+}
+
+// collect gathers the arguments of every resource's index rows, each
+// table's slice allocated once at its final size.
+func collect(flat []flatRows) *indexRows {
+	var n [len(indexInserts)]int
+	for _, f := range flat {
+		r := f.rows
+		for t, k := range [...]int{len(r.Tokens), len(r.Strings), len(r.Dates), len(r.Numbers), len(r.Quantities), len(r.References), len(r.URIs), len(r.Compartments)} {
+			n[t] += k
+		}
+	}
+	var x indexRows
+	for t := range x {
+		x[t] = make([]any, 0, n[t]*len(indexInserts[t].columns))
+	}
+	for _, f := range flat {
+		x.add(f.rkey, f.typ, f.rows)
+	}
+	return &x
 }
 
 // indexRows holds the arguments of index rows, table by table (the order

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/openchart/openchart/internal/fhir"
 )
 
 // Banner is what every page of the chart shows at the top.
@@ -44,12 +46,12 @@ type Alert struct {
 }
 
 func banner(p map[string]any, id string, now time.Time) Banner {
-	b := Banner{PatientID: id, Name: humanName(objs(p, "name")), BirthDate: parseDate(str(p, "birthDate")),
-		Sex: str(p, "gender"), MRN: mrn(objs(p, "identifier")), AgeYears: -1}
+	b := Banner{PatientID: id, Name: humanName(objs(p, "name")), BirthDate: parseDate(fhir.Str(p["birthDate"])),
+		Sex: fhir.Str(p["gender"]), MRN: mrn(objs(p, "identifier")), AgeYears: -1}
 	if d, ok := boolean(p, "deceasedBoolean"); ok {
 		b.Deceased = d
 	}
-	if s := str(p, "deceasedDateTime"); s != "" {
+	if s := fhir.Str(p["deceasedDateTime"]); s != "" {
 		b.Deceased, b.DeceasedDate = true, parseDate(s)
 	}
 	at := now
@@ -69,8 +71,8 @@ func humanName(names []map[string]any) string {
 	var pick map[string]any
 	for _, use := range []string{"official", "usual", ""} {
 		for _, n := range names {
-			if use == "" || str(n, "use") == use {
-				if _, end := period(obj(n, "period")); !end.IsZero() && use != "" {
+			if use == "" || fhir.Str(n["use"]) == use {
+				if _, end := period(fhir.Obj(n["period"])); !end.IsZero() && use != "" {
 					continue
 				}
 				pick = n
@@ -84,16 +86,16 @@ func humanName(names []map[string]any) string {
 	if pick == nil {
 		return ""
 	}
-	if t := str(pick, "text"); t != "" {
+	if t := fhir.Str(pick["text"]); t != "" {
 		return t
 	}
 	var parts []string
-	for _, g := range arr(pick, "given") {
+	for _, g := range fhir.List(pick["given"]) {
 		if s, ok := g.(string); ok {
 			parts = append(parts, s)
 		}
 	}
-	if f := str(pick, "family"); f != "" {
+	if f := fhir.Str(pick["family"]); f != "" {
 		parts = append(parts, f)
 	}
 	return strings.Join(parts, " ")
@@ -103,8 +105,8 @@ func humanName(names []map[string]any) string {
 // "Medical record number"), as US Core and Synthea type it.
 func mrn(ids []map[string]any) string {
 	for _, id := range ids {
-		if concept(obj(id, "type")).Has("http://terminology.hl7.org/CodeSystem/v2-0203", "MR") {
-			return str(id, "value")
+		if concept(fhir.Obj(id["type"])).Has("http://terminology.hl7.org/CodeSystem/v2-0203", "MR") {
+			return fhir.Str(id["value"])
 		}
 	}
 	return ""
@@ -114,7 +116,7 @@ func mrn(ids []map[string]any) string {
 func language(comms []map[string]any) string {
 	var first string
 	for _, c := range comms {
-		l := concept(obj(c, "language")).Text
+		l := concept(fhir.Obj(c["language"])).Text
 		if pref, _ := boolean(c, "preferred"); pref {
 			return l
 		}
@@ -155,10 +157,10 @@ func age(birth, at time.Time) (string, int) {
 func flags(recs []record, now time.Time) []Alert {
 	var out []Alert
 	for _, r := range recs {
-		if str(r.Res, "status") != "active" {
+		if fhir.Str(r.Res["status"]) != "active" {
 			continue
 		}
-		start, end := period(obj(r.Res, "period"))
+		start, end := period(fhir.Obj(r.Res["period"]))
 		if !end.Time.IsZero() && end.Time.Before(now) {
 			continue
 		}
@@ -166,7 +168,7 @@ func flags(recs []record, now time.Time) []Alert {
 		if cs := concepts(r.Res, "category"); len(cs) > 0 {
 			cat = cs[0].Text
 		}
-		out = append(out, Alert{Text: concept(obj(r.Res, "code")).Text, Category: cat, Since: start, FlagID: r.ID})
+		out = append(out, Alert{Text: concept(fhir.Obj(r.Res["code"])).Text, Category: cat, Since: start, FlagID: r.ID})
 	}
 	return out
 }

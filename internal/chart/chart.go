@@ -99,9 +99,10 @@ const (
 
 // record is one resource read for a view.
 type record struct {
-	Type string
-	ID   string
-	Res  map[string]any
+	Type    string
+	ID      string
+	Res     map[string]any
+	Updated time.Time // meta.lastUpdated: when this version was stored
 }
 
 // records groups what a compartment search returned by type.
@@ -180,25 +181,37 @@ func (c *Chart) searchTypes(ctx context.Context, types []string, where []store.C
 // group parses records and sorts them by type, leaving out what was
 // entered in error: such a record was never true and no view shows it.
 func group(recs []*store.Record) (records, error) {
+	out, _, err := groupCounting(recs)
+	return out, err
+}
+
+// groupCounting is group that also counts, by type, the records it left
+// out as entered in error.
+func groupCounting(recs []*store.Record) (records, map[string]int, error) {
 	out := records{}
+	var mistakes map[string]int
 	for _, r := range recs {
-		res, err := fhir.Parse(r.JSON, fhir.ParseOptions{})
+		res, err := fhir.ParseStored("chart", r.Type, r.ID, r.JSON)
 		if err != nil {
-			return nil, errs.E("chart", errs.Internal, fmt.Errorf("parsing %s/%s: %w", r.Type, r.ID, err))
+			return nil, nil, err
 		}
 		if enteredInError(res) {
+			if mistakes == nil {
+				mistakes = map[string]int{}
+			}
+			mistakes[r.Type]++
 			continue
 		}
-		out[r.Type] = append(out[r.Type], record{Type: r.Type, ID: r.ID, Res: res})
+		out[r.Type] = append(out[r.Type], record{Type: r.Type, ID: r.ID, Res: res, Updated: r.LastUpdated})
 	}
-	return out, nil
+	return out, mistakes, nil
 }
 
 // enteredInError reports whether a resource says it was recorded by
 // mistake: status entered-in-error (most clinical resources) or a
 // verificationStatus of entered-in-error (Condition, AllergyIntolerance).
 func enteredInError(res map[string]any) bool {
-	return str(res, "status") == "entered-in-error" || firstCode(res, "verificationStatus") == "entered-in-error"
+	return fhir.Str(res["status"]) == "entered-in-error" || firstCode(res, "verificationStatus") == "entered-in-error"
 }
 
 // parallel runs fn(0..n-1) concurrently and returns the first error.

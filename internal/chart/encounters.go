@@ -3,6 +3,8 @@ package chart
 import (
 	"slices"
 	"strings"
+
+	"github.com/openchart/openchart/internal/fhir"
 )
 
 // Encounter is one encounter of the timeline (and of the summary's recent
@@ -27,20 +29,20 @@ type Encounter struct {
 
 // shownEncounter leaves out encounters that did not happen.
 func shownEncounter(r record) bool {
-	s := str(r.Res, "status")
+	s := fhir.Str(r.Res["status"])
 	return s != "cancelled"
 }
 
 func encounter(r record, src *sourcer) Encounter {
 	res := r.Res
-	e := Encounter{ID: r.ID, Status: str(res, "status"), Source: src.of(r)}
-	if c := obj(res, "class"); c != nil {
-		e.Class = str(c, "display")
+	e := Encounter{ID: r.ID, Status: fhir.Str(res["status"]), Source: src.of(r)}
+	if c := fhir.Obj(res["class"]); c != nil {
+		e.Class = fhir.Str(c["display"])
 		if e.Class == "" {
-			e.Class = classNames[str(c, "code")]
+			e.Class = classNames[fhir.Str(c["code"])]
 		}
 		if e.Class == "" {
-			e.Class = str(c, "code")
+			e.Class = fhir.Str(c["code"])
 		}
 	}
 	var types []string
@@ -53,13 +55,13 @@ func encounter(r record, src *sourcer) Encounter {
 		reasons = append(reasons, rc.Text)
 	}
 	for _, rr := range objs(res, "reasonReference") {
-		if d := str(rr, "display"); d != "" {
+		if d := fhir.Str(rr["display"]); d != "" {
 			reasons = append(reasons, d)
 		}
 	}
 	e.Reason = strings.Join(reasons, "; ")
 	for _, p := range objs(res, "participant") {
-		ind := ref(obj(p, "individual"))
+		ind := ref(fhir.Obj(p["individual"]))
 		if ind.Label() == "" {
 			continue
 		}
@@ -77,12 +79,12 @@ func encounter(r record, src *sourcer) Encounter {
 		}
 	}
 	for _, l := range objs(res, "location") {
-		if lr := ref(obj(l, "location")); lr.Label() != "" {
+		if lr := ref(fhir.Obj(l["location"])); lr.Label() != "" {
 			e.Location = lr.Label()
 			break
 		}
 	}
-	e.Start, e.End = period(obj(res, "period"))
+	e.Start, e.End = period(fhir.Obj(res["period"]))
 	return e
 }
 

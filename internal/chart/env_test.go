@@ -158,14 +158,14 @@ func loadSynthea(t testing.TB, a *stack, patients []string) {
 			t.Fatal(err)
 		}
 		var keep []any
-		for _, e := range arr(b, "entry") {
-			r := obj(e.(map[string]any), "resource")
+		for _, e := range fhir.List(b["entry"]) {
+			r := fhir.Obj(e.(map[string]any)["resource"])
 			key := ""
 			if ids := objs(r, "identifier"); len(ids) > 0 {
-				key = str(ids[0], "system") + "|" + str(ids[0], "value")
+				key = fhir.Str(ids[0]["system"]) + "|" + fhir.Str(ids[0]["value"])
 			}
 			if fhir.TypeOf(r) == "PractitionerRole" {
-				key = strings.TrimPrefix(str(obj(r, "practitioner"), "reference"), "Practitioner?identifier=")
+				key = strings.TrimPrefix(fhir.Str(fhir.Obj(r["practitioner"])["reference"]), "Practitioner?identifier=")
 			}
 			if wanted[key] {
 				keep = append(keep, e)
@@ -176,8 +176,8 @@ func loadSynthea(t testing.TB, a *stack, patients []string) {
 		if err != nil {
 			t.Fatalf("loading %s: %v", filepath.Base(f), err)
 		}
-		for _, e := range arr(out, "entry") {
-			if st := str(obj(e.(map[string]any), "response"), "status"); !strings.HasPrefix(st, "2") {
+		for _, e := range fhir.List(out["entry"]) {
+			if st := fhir.Str(fhir.Obj(e.(map[string]any)["response"])["status"]); !strings.HasPrefix(st, "2") {
 				t.Fatalf("loading %s: an entry failed: %s", filepath.Base(f), fhir.Marshal(e))
 			}
 		}
@@ -235,8 +235,8 @@ func bundleResources(t testing.TB, path string) []map[string]any {
 		t.Fatalf("%s: %v", path, err)
 	}
 	var out []map[string]any
-	for _, e := range arr(b, "entry") {
-		if res := obj(e.(map[string]any), "resource"); res != nil {
+	for _, e := range fhir.List(b["entry"]) {
+		if res := fhir.Obj(e.(map[string]any)["resource"]); res != nil {
 			out = append(out, res)
 		}
 	}
@@ -268,9 +268,9 @@ func loadInferno(t testing.TB, a *stack) []map[string]any {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, e := range arr(b, "entry") {
+		for _, e := range fhir.List(b["entry"]) {
 			entry := e.(map[string]any)
-			r, req := obj(entry, "resource"), obj(entry, "request")
+			r, req := fhir.Obj(entry["resource"]), fhir.Obj(entry["request"])
 			// One Observation of patient 355 carries "Period.stop", an
 			// element R4 does not define; it is dropped before loading.
 			dropPeriodStop(r)
@@ -313,7 +313,7 @@ func ofPatient(res []map[string]any, id string) []map[string]any {
 			continue
 		}
 		for _, k := range []string{"subject", "patient"} {
-			s := str(obj(r, k), "reference")
+			s := fhir.Str(fhir.Obj(r[k])["reference"])
 			if s == "Patient/"+id || s == "urn:uuid:"+id || strings.HasSuffix(s, "/Patient/"+id) {
 				out = append(out, r)
 			}

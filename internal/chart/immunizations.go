@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/openchart/openchart/internal/fhir"
 )
 
 // Immunization is the latest dose given of one vaccine.
@@ -24,11 +26,11 @@ func given(recs []record, src *sourcer) []Immunization {
 	latest := map[string]*Immunization{}
 	var keys []string
 	for _, r := range recs {
-		if str(r.Res, "status") != "completed" {
+		if fhir.Str(r.Res["status"]) != "completed" {
 			continue
 		}
-		vc := concept(obj(r.Res, "vaccineCode"))
-		im := Immunization{ID: r.ID, Vaccine: vc, CVX: vc.Code(CVX), Date: occurrence(r.Res), Lot: str(r.Res, "lotNumber"), Source: src.of(r)}
+		vc := concept(fhir.Obj(r.Res["vaccineCode"]))
+		im := Immunization{ID: r.ID, Vaccine: vc, CVX: vc.Code(CVX), Date: occurrence(r.Res), Lot: fhir.Str(r.Res["lotNumber"]), Source: src.of(r)}
 		k := "cvx|" + im.CVX
 		if im.CVX == "" {
 			k = codeKey(vc)
@@ -56,10 +58,10 @@ func given(recs []record, src *sourcer) []Immunization {
 }
 
 func occurrence(res map[string]any) Date {
-	if s := str(res, "occurrenceDateTime"); s != "" {
+	if s := fhir.Str(res["occurrenceDateTime"]); s != "" {
 		return parseDate(s)
 	}
-	return Date{Text: str(res, "occurrenceString")}
+	return Date{Text: fhir.Str(res["occurrenceString"])}
 }
 
 // Due is an immunization the starter rules say is due.
@@ -114,10 +116,10 @@ func due(b Banner, recs []record, now time.Time) []Due {
 		var d Date
 		n := 0
 		for _, r := range recs {
-			if str(r.Res, "status") != "completed" {
+			if fhir.Str(r.Res["status"]) != "completed" {
 				continue
 			}
-			if !g.codes[concept(obj(r.Res, "vaccineCode")).Code(CVX)] {
+			if !g.codes[concept(fhir.Obj(r.Res["vaccineCode"])).Code(CVX)] {
 				continue
 			}
 			n++

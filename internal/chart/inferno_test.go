@@ -75,11 +75,11 @@ func TestInferno(t *testing.T) {
 
 				wantVaccines := map[string]string{}
 				for _, r := range res["Immunization"] {
-					if str(r, "status") != "completed" {
+					if fhir.Str(r["status"]) != "completed" {
 						continue
 					}
-					cvx := concept(obj(r, "vaccineCode")).Code(CVX)
-					if d := str(r, "occurrenceDateTime"); d > wantVaccines[cvx] {
+					cvx := concept(fhir.Obj(r["vaccineCode"])).Code(CVX)
+					if d := fhir.Str(r["occurrenceDateTime"]); d > wantVaccines[cvx] {
 						wantVaccines[cvx] = d
 					}
 				}
@@ -102,7 +102,7 @@ func TestInferno(t *testing.T) {
 
 				wantMeds := map[string]bool{}
 				for _, r := range res["MedicationRequest"] {
-					if str(r, "status") == "active" {
+					if fhir.Str(r["status"]) == "active" {
 						wantMeds[fhir.IDOf(r)] = true
 					}
 				}
@@ -117,7 +117,7 @@ func TestInferno(t *testing.T) {
 					if !contains(string(fhir.Marshal(r["category"])), `"social-history"`) {
 						continue
 					}
-					k := codeKey(concept(obj(r, "code")))
+					k := codeKey(concept(fhir.Obj(r["code"])))
 					if d := effective(r); social[k] == "" || d.Time.After(parseDate(social[k]).Time) {
 						social[k] = d.Text
 					}

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/openchart/openchart/internal/fhir"
 )
 
 // Code systems the lists show by name.
@@ -14,32 +16,62 @@ const (
 	CVX     = "http://hl7.org/fhir/sid/cvx"
 )
 
-// Problem is an active problem (Condition).
+// Problem is a problem (Condition): active on the problem lists, or no
+// longer active in the history of the problems page (ProblemHistory).
 type Problem struct {
 	ID       string
 	Code     Concept
 	ICD10CM  []Coding
 	SNOMED   []Coding
-	Status   string // clinicalStatus: active, recurrence or relapse
+	Status   string // clinicalStatus: active, recurrence, relapse; inactive, remission, resolved
 	Category string // problem-list-item or encounter-diagnosis
 	Onset    Date
-	Recorded Date
-	Source   Source
+	// Abatement is when the problem resolved or went into remission
+	// (abatement[x]), when recorded.
+	Abatement Date
+	Recorded  Date
+	Source    Source
 }
 
-// activeClinical are the clinicalStatus codes of a problem still present
+// activeClinical are the clinicalStatus codes of a problem still present,
+// inactiveClinical those of a problem no longer present
 // (http://terminology.hl7.org/CodeSystem/condition-clinical).
-var activeClinical = map[string]bool{"active": true, "recurrence": true, "relapse": true}
+var (
+	activeClinical   = map[string]bool{"active": true, "recurrence": true, "relapse": true}
+	inactiveClinical = map[string]bool{"inactive": true, "remission": true, "resolved": true}
+)
 
 // problems lists active problems: a Condition whose clinicalStatus is
 // active, recurrence or relapse, whose category is problem-list-item or
 // encounter-diagnosis (health concerns are not problems), and that was not
 // refuted. Newest onset first.
 func problems(recs []record, src *sourcer) []Problem {
+	out := problemsIn(recs, src, activeClinical)
+	slices.SortStableFunc(out, func(a, b Problem) int { return newestFirst(a.Onset, b.Onset, a.ID, b.ID) })
+	return out
+}
+
+// inactiveProblems lists the problems no longer present: clinicalStatus
+// inactive, remission or resolved, with the same category and
+// verification rules as the active list. Most recently abated first, then
+// newest onset; problems without an abatement date last.
+func inactiveProblems(recs []record, src *sourcer) []Problem {
+	out := problemsIn(recs, src, inactiveClinical)
+	slices.SortStableFunc(out, func(a, b Problem) int {
+		if c := newestFirst(a.Abatement, b.Abatement, "", ""); c != 0 {
+			return c
+		}
+		return newestFirst(a.Onset, b.Onset, a.ID, b.ID)
+	})
+	return out
+}
+
+// problemsIn lists the problems whose clinicalStatus is one of statuses.
+func problemsIn(recs []record, src *sourcer, statuses map[string]bool) []Problem {
 	var out []Problem
 	for _, r := range recs {
 		status := firstCode(r.Res, "clinicalStatus")
-		if !activeClinical[status] || firstCode(r.Res, "verificationStatus") == "refuted" {
+		if !statuses[status] || firstCode(r.Res, "verificationStatus") == "refuted" {
 			continue
 		}
 		cat := ""
@@ -53,28 +85,53 @@ func problems(recs []record, src *sourcer) []Problem {
 		if cat == "" {
 			continue
 		}
-		code := concept(obj(r.Res, "code"))
+		code := concept(fhir.Obj(r.Res["code"]))
 		p := Problem{ID: r.ID, Code: code, ICD10CM: code.In(ICD10CM), SNOMED: code.In(SNOMED), Status: status, Category: cat,
-			Onset: onset(r.Res), Recorded: parseDate(str(r.Res, "recordedDate")), Source: src.of(r)}
+			Onset: onset(r.Res), Abatement: abatement(r.Res), Recorded: parseDate(fhir.Str(r.Res["recordedDate"])), Source: src.of(r)}
 		out = append(out, p)
 	}
-	slices.SortStableFunc(out, func(a, b Problem) int { return newestFirst(a.Onset, b.Onset, a.ID, b.ID) })
 	return out
+}
+
+// abatement reads abatement[x]: a dateTime, the end of a Period (its
+// start when it has no end), an age or a string kept as text. A range of
+// ages is written "age low–high".
+func abatement(res map[string]any) Date {
+	if s := fhir.Str(res["abatementDateTime"]); s != "" {
+		return parseDate(s)
+	}
+	if p := fhir.Obj(res["abatementPeriod"]); p != nil {
+		start, end := period(p)
+		if !end.IsZero() {
+			return end
+		}
+		return start
+	}
+	if s := fhir.Str(res["abatementString"]); s != "" {
+		return Date{Text: s}
+	}
+	if a := fhir.Obj(res["abatementAge"]); a != nil {
+		return Date{Text: "age " + quantity(a).Text}
+	}
+	if rg := fhir.Obj(res["abatementRange"]); rg != nil {
+		return Date{Text: "age " + quantity(fhir.Obj(rg["low"])).Text + "–" + quantity(fhir.Obj(rg["high"])).Text}
+	}
+	return Date{}
 }
 
 // onset reads onset[x]; an age or a string onset is kept as text.
 func onset(res map[string]any) Date {
-	if s := str(res, "onsetDateTime"); s != "" {
+	if s := fhir.Str(res["onsetDateTime"]); s != "" {
 		return parseDate(s)
 	}
-	if p := obj(res, "onsetPeriod"); p != nil {
+	if p := fhir.Obj(res["onsetPeriod"]); p != nil {
 		s, _ := period(p)
 		return s
 	}
-	if s := str(res, "onsetString"); s != "" {
+	if s := fhir.Str(res["onsetString"]); s != "" {
 		return Date{Text: s}
 	}
-	if a := obj(res, "onsetAge"); a != nil {
+	if a := fhir.Obj(res["onsetAge"]); a != nil {
 		return Date{Text: "age " + quantity(a).Text}
 	}
 	return Date{}
@@ -91,8 +148,9 @@ func newestFirst(a, b Date, aid, bid string) int {
 	return strings.Compare(aid, bid)
 }
 
-// Medication is an active medication: a MedicationRequest or a
-// MedicationStatement.
+// Medication is a medication: a MedicationRequest or a
+// MedicationStatement, active on the lists, or stopped, completed or
+// cancelled in the history of the medications page (MedicationHistory).
 type Medication struct {
 	ID         string
 	Type       string // MedicationRequest or MedicationStatement
@@ -100,52 +158,110 @@ type Medication struct {
 	RxNorm     []Coding
 	Status     string
 	Dose       string // the dosage instructions as text
-	Reason     string
-	Since      Date // authoredOn, or the statement's effective time
+	Reason     string // why it was given (reasonCode, reasonReference)
+	Since      Date   // authoredOn, or the statement's effective time
 	Prescriber string
 	Source     Source
+	// Ended is when the medication ended, when recorded: the end of a
+	// statement's effectivePeriod (a MedicationRequest records no end of
+	// its own: see Changed).
+	Ended Date
+	// StatusReason is why it was stopped or cancelled (statusReason), when
+	// recorded.
+	StatusReason string
+	// Changed is when the record was last changed (meta.lastUpdated): for
+	// a request stopped in OpenChart, when it was stopped.
+	Changed time.Time
 }
 
 // activeMedication: MedicationRequest status active or on-hold (an order,
 // not a proposal), MedicationStatement status active, intended or on-hold.
+// The history lists the requests stopped, completed or cancelled and the
+// statements stopped or completed (MedicationStatement has no cancelled).
 var (
-	activeRequest   = map[string]bool{"active": true, "on-hold": true}
-	activeStatement = map[string]bool{"active": true, "intended": true, "on-hold": true}
+	activeRequest     = map[string]bool{"active": true, "on-hold": true}
+	activeStatement   = map[string]bool{"active": true, "intended": true, "on-hold": true}
+	inactiveRequest   = map[string]bool{"stopped": true, "completed": true, "cancelled": true}
+	inactiveStatement = map[string]bool{"stopped": true, "completed": true}
 )
 
 func medications(reqs, stmts []record, meds map[string]Concept, src *sourcer) []Medication {
-	var out []Medication
-	for _, r := range reqs {
-		if !activeRequest[str(r.Res, "status")] {
-			continue
-		}
-		if in := str(r.Res, "intent"); in == "proposal" || in == "option" {
-			continue
-		}
-		m := medication(r, meds, src)
-		m.Since = parseDate(str(r.Res, "authoredOn"))
-		m.Prescriber = ref(obj(r.Res, "requester")).Label()
-		m.Dose = dosage(objs(r.Res, "dosageInstruction"))
-		out = append(out, m)
-	}
-	for _, r := range stmts {
-		if !activeStatement[str(r.Res, "status")] {
-			continue
-		}
-		m := medication(r, meds, src)
-		m.Since = effective(r.Res)
-		m.Dose = dosage(objs(r.Res, "dosage"))
-		out = append(out, m)
-	}
+	out := medicationsIn(reqs, stmts, activeRequest, activeStatement, meds, src)
 	slices.SortStableFunc(out, func(a, b Medication) int {
 		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
 	})
 	return out
 }
 
+// inactiveMedications lists the medications stopped, completed or
+// cancelled, most recently ended first: by Ended, else by the day the
+// record last changed; then newest start, then name.
+func inactiveMedications(reqs, stmts []record, meds map[string]Concept, src *sourcer) []Medication {
+	out := medicationsIn(reqs, stmts, inactiveRequest, inactiveStatement, meds, src)
+	endOf := func(m Medication) Date {
+		if !m.Ended.Time.IsZero() {
+			return m.Ended
+		}
+		if m.Changed.IsZero() {
+			return Date{}
+		}
+		day := m.Changed.UTC().Truncate(24 * time.Hour)
+		return Date{Time: day, Text: day.Format("2006-01-02")}
+	}
+	slices.SortStableFunc(out, func(a, b Medication) int {
+		if c := newestFirst(endOf(a), endOf(b), "", ""); c != 0 {
+			return c
+		}
+		if c := newestFirst(a.Since, b.Since, "", ""); c != 0 {
+			return c
+		}
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
+	return out
+}
+
+// medicationsIn lists the requests and statements whose status is one of
+// reqStatus and stmtStatus; requests that are proposals or options are
+// not medications the patient takes or took.
+func medicationsIn(reqs, stmts []record, reqStatus, stmtStatus map[string]bool, meds map[string]Concept, src *sourcer) []Medication {
+	var out []Medication
+	for _, r := range reqs {
+		if !reqStatus[fhir.Str(r.Res["status"])] {
+			continue
+		}
+		if in := fhir.Str(r.Res["intent"]); in == "proposal" || in == "option" {
+			continue
+		}
+		m := medication(r, meds, src)
+		m.Since = parseDate(fhir.Str(r.Res["authoredOn"]))
+		m.Prescriber = ref(fhir.Obj(r.Res["requester"])).Label()
+		m.Dose = dosage(objs(r.Res, "dosageInstruction"))
+		m.StatusReason = concept(fhir.Obj(r.Res["statusReason"])).Text
+		out = append(out, m)
+	}
+	for _, r := range stmts {
+		if !stmtStatus[fhir.Str(r.Res["status"])] {
+			continue
+		}
+		m := medication(r, meds, src)
+		m.Since = effective(r.Res)
+		m.Dose = dosage(objs(r.Res, "dosage"))
+		var why []string
+		for _, c := range concepts(r.Res, "statusReason") {
+			why = append(why, c.Text)
+		}
+		m.StatusReason = strings.Join(why, "; ")
+		if p := fhir.Obj(r.Res["effectivePeriod"]); p != nil {
+			_, m.Ended = period(p)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
 func medication(r record, meds map[string]Concept, src *sourcer) Medication {
-	c := concept(obj(r.Res, "medicationCodeableConcept"))
-	if mr := ref(obj(r.Res, "medicationReference")); mr.Reference != "" || mr.Display != "" {
+	c := concept(fhir.Obj(r.Res["medicationCodeableConcept"]))
+	if mr := ref(fhir.Obj(r.Res["medicationReference"])); mr.Reference != "" || mr.Display != "" {
 		if mc, ok := meds[refID(mr.Reference, "Medication")]; ok {
 			c = mc
 		} else {
@@ -157,30 +273,31 @@ func medication(r record, meds map[string]Concept, src *sourcer) Medication {
 		reasons = append(reasons, rc.Text)
 	}
 	for _, rr := range objs(r.Res, "reasonReference") {
-		if d := str(rr, "display"); d != "" {
+		if d := fhir.Str(rr["display"]); d != "" {
 			reasons = append(reasons, d)
 		}
 	}
-	return Medication{ID: r.ID, Type: r.Type, Name: c.Text, RxNorm: c.In(RxNorm), Status: str(r.Res, "status"),
-		Reason: strings.Join(reasons, "; "), Source: src.of(r)}
+	return Medication{ID: r.ID, Type: r.Type, Name: c.Text, RxNorm: c.In(RxNorm), Status: fhir.Str(r.Res["status"]),
+		Reason: strings.Join(reasons, "; "), Source: src.of(r), Changed: r.Updated}
 }
 
-// medicationRefs lists the Medication ids that active requests and
-// statements reference, to read them in one search.
-func medicationRefs(reqs, stmts []record) []string {
+// medicationRefs lists the Medication ids that the requests and
+// statements whose status is one of reqStatus and stmtStatus reference,
+// to read them in one search.
+func medicationRefs(reqs, stmts []record, reqStatus, stmtStatus map[string]bool) []string {
 	var ids []string
 	add := func(r record) {
-		if id := refID(ref(obj(r.Res, "medicationReference")).Reference, "Medication"); id != "" && !slices.Contains(ids, id) {
+		if id := refID(ref(fhir.Obj(r.Res["medicationReference"])).Reference, "Medication"); id != "" && !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	}
 	for _, r := range reqs {
-		if activeRequest[str(r.Res, "status")] {
+		if reqStatus[fhir.Str(r.Res["status"])] {
 			add(r)
 		}
 	}
 	for _, r := range stmts {
-		if activeStatement[str(r.Res, "status")] {
+		if stmtStatus[fhir.Str(r.Res["status"])] {
 			add(r)
 		}
 	}
@@ -192,25 +309,25 @@ func medicationRefs(reqs, stmts []record) []string {
 func dosage(ds []map[string]any) string {
 	var out []string
 	for _, d := range ds {
-		if t := str(d, "text"); t != "" {
+		if t := fhir.Str(d["text"]); t != "" {
 			out = append(out, t)
 			continue
 		}
 		var parts []string
 		for _, dr := range objs(d, "doseAndRate") {
-			if q := obj(dr, "doseQuantity"); q != nil {
+			if q := fhir.Obj(dr["doseQuantity"]); q != nil {
 				parts = append(parts, quantity(q).Text)
-			} else if rq := obj(dr, "doseRange"); rq != nil {
-				parts = append(parts, quantity(obj(rq, "low")).Text+"–"+quantity(obj(rq, "high")).Text)
+			} else if rq := fhir.Obj(dr["doseRange"]); rq != nil {
+				parts = append(parts, quantity(fhir.Obj(rq["low"])).Text+"–"+quantity(fhir.Obj(rq["high"])).Text)
 			}
 		}
-		if rt := concept(obj(d, "route")).Text; rt != "" {
+		if rt := concept(fhir.Obj(d["route"])).Text; rt != "" {
 			parts = append(parts, rt)
 		}
-		if f := frequency(obj(obj(d, "timing"), "repeat")); f != "" {
+		if f := frequency(fhir.Obj(fhir.Obj(d["timing"])["repeat"])); f != "" {
 			parts = append(parts, f)
 		}
-		if prn, _ := boolean(d, "asNeededBoolean"); prn || obj(d, "asNeededCodeableConcept") != nil {
+		if prn, _ := boolean(d, "asNeededBoolean"); prn || fhir.Obj(d["asNeededCodeableConcept"]) != nil {
 			parts = append(parts, "as needed")
 		}
 		if len(parts) > 0 {
@@ -228,7 +345,7 @@ func frequency(rep map[string]any) string {
 	}
 	f, okF := number(rep, "frequency")
 	p, okP := number(rep, "period")
-	unit := map[string]string{"s": "second", "min": "minute", "h": "hour", "d": "day", "wk": "week", "mo": "month", "a": "year"}[str(rep, "periodUnit")]
+	unit := map[string]string{"s": "second", "min": "minute", "h": "hour", "d": "day", "wk": "week", "mo": "month", "a": "year"}[fhir.Str(rep["periodUnit"])]
 	if !okP || unit == "" {
 		return ""
 	}
@@ -291,20 +408,20 @@ func allergies(recs []record, src *sourcer) ([]Allergy, string) {
 		if firstCode(r.Res, "verificationStatus") == "refuted" {
 			continue
 		}
-		code := concept(obj(r.Res, "code"))
+		code := concept(fhir.Obj(r.Res["code"]))
 		if isNoKnown(code) {
 			nka = true
 			continue
 		}
-		a := Allergy{ID: r.ID, Substance: code, Type: str(r.Res, "type"), Criticality: str(r.Res, "criticality"),
-			Status: firstCode(r.Res, "clinicalStatus"), Recorded: parseDate(str(r.Res, "recordedDate")), Source: src.of(r)}
-		for _, c := range arr(r.Res, "category") {
+		a := Allergy{ID: r.ID, Substance: code, Type: fhir.Str(r.Res["type"]), Criticality: fhir.Str(r.Res["criticality"]),
+			Status: firstCode(r.Res, "clinicalStatus"), Recorded: parseDate(fhir.Str(r.Res["recordedDate"])), Source: src.of(r)}
+		for _, c := range fhir.List(r.Res["category"]) {
 			if s, ok := c.(string); ok {
 				a.Categories = append(a.Categories, s)
 			}
 		}
 		for _, re := range objs(r.Res, "reaction") {
-			rx := Reaction{Severity: str(re, "severity"), Substance: concept(obj(re, "substance")).Text, Onset: parseDate(str(re, "onset"))}
+			rx := Reaction{Severity: fhir.Str(re["severity"]), Substance: concept(fhir.Obj(re["substance"])).Text, Onset: parseDate(fhir.Str(re["onset"]))}
 			for _, m := range concepts(re, "manifestation") {
 				rx.Manifestations = append(rx.Manifestations, m.Text)
 			}
@@ -361,24 +478,24 @@ type Appointment struct {
 func upcoming(recs []record, patientRef string, now time.Time) []Appointment {
 	var out []Appointment
 	for _, r := range recs {
-		switch str(r.Res, "status") {
+		switch fhir.Str(r.Res["status"]) {
 		case "booked", "pending", "arrived":
 		default:
 			continue
 		}
-		start := parseDate(str(r.Res, "start"))
+		start := parseDate(fhir.Str(r.Res["start"]))
 		if start.Time.IsZero() || start.Time.Before(now) {
 			continue
 		}
-		a := Appointment{ID: r.ID, Start: start, End: parseDate(str(r.Res, "end")), Status: str(r.Res, "status"),
-			Description: str(r.Res, "description")}
-		if t := concept(obj(r.Res, "appointmentType")).Text; t != "" {
+		a := Appointment{ID: r.ID, Start: start, End: parseDate(fhir.Str(r.Res["end"])), Status: fhir.Str(r.Res["status"]),
+			Description: fhir.Str(r.Res["description"])}
+		if t := concept(fhir.Obj(r.Res["appointmentType"])).Text; t != "" {
 			a.Type = t
 		} else if st := concepts(r.Res, "serviceType"); len(st) > 0 {
 			a.Type = st[0].Text
 		}
 		for _, p := range objs(r.Res, "participant") {
-			if ac := ref(obj(p, "actor")); ac.Reference != patientRef && ac.Label() != "" {
+			if ac := ref(fhir.Obj(p["actor"])); ac.Reference != patientRef && ac.Label() != "" {
 				a.Participants = append(a.Participants, ac.Label())
 			}
 		}
@@ -413,11 +530,11 @@ func careTeam(patient map[string]any, teams []record, patientRef string) []CareM
 		add(CareMember{Name: r.Label(), Reference: r.Reference, Role: "General practitioner"})
 	}
 	for _, t := range teams {
-		if s := str(t.Res, "status"); s != "" && s != "active" {
+		if s := fhir.Str(t.Res["status"]); s != "" && s != "active" {
 			continue
 		}
 		for _, p := range objs(t.Res, "participant") {
-			m := ref(obj(p, "member"))
+			m := ref(fhir.Obj(p["member"]))
 			if m.Reference == patientRef {
 				continue
 			}
@@ -425,7 +542,7 @@ func careTeam(patient map[string]any, teams []record, patientRef string) []CareM
 			if rs := concepts(p, "role"); len(rs) > 0 {
 				role = rs[0].Text
 			}
-			add(CareMember{Name: m.Label(), Reference: m.Reference, Role: role, Team: str(t.Res, "name")})
+			add(CareMember{Name: m.Label(), Reference: m.Reference, Role: role, Team: fhir.Str(t.Res["name"])})
 		}
 	}
 	return out

@@ -3,6 +3,8 @@ package chart
 import (
 	"strconv"
 	"strings"
+
+	"github.com/openchart/openchart/internal/fhir"
 )
 
 // LOINC is the system of the codes the chart's rules name.
@@ -65,8 +67,8 @@ func (o Observation) HasValue() bool { return o.Value.Text != "" }
 
 func observation(r record) Observation {
 	res := r.Res
-	o := Observation{ID: r.ID, Code: concept(obj(res, "code")), Status: str(res, "status"), Effective: effective(res),
-		Encounter: refID(ref(obj(res, "encounter")).Reference, "Encounter")}
+	o := Observation{ID: r.ID, Code: concept(fhir.Obj(res["code"])), Status: fhir.Str(res["status"]), Effective: effective(res),
+		Encounter: refID(ref(fhir.Obj(res["encounter"])).Reference, "Encounter")}
 	for _, c := range concepts(res, "category") {
 		for _, cd := range c.Codings {
 			o.Category = append(o.Category, cd.Code)
@@ -74,12 +76,12 @@ func observation(r record) Observation {
 	}
 	fillValue(&o, res)
 	for _, comp := range objs(res, "component") {
-		co := Observation{Code: concept(obj(comp, "code")), Status: o.Status, Effective: o.Effective, Encounter: o.Encounter}
+		co := Observation{Code: concept(fhir.Obj(comp["code"])), Status: o.Status, Effective: o.Effective, Encounter: o.Encounter}
 		fillValue(&co, comp)
 		o.Components = append(o.Components, co)
 	}
 	for _, n := range objs(res, "note") {
-		if t := str(n, "text"); t != "" {
+		if t := fhir.Str(n["text"]); t != "" {
 			o.Note = t
 			break
 		}
@@ -102,16 +104,16 @@ func fillValue(o *Observation, m map[string]any) {
 }
 
 func value(m map[string]any) Value {
-	if q := obj(m, "valueQuantity"); q != nil {
+	if q := fhir.Obj(m["valueQuantity"]); q != nil {
 		return quantity(q)
 	}
 	if n, ok := number(m, "valueInteger"); ok {
 		return Value{Number: n, Numeric: true, Text: numberText(m, "valueInteger")}
 	}
-	if c := obj(m, "valueCodeableConcept"); c != nil {
+	if c := fhir.Obj(m["valueCodeableConcept"]); c != nil {
 		return Value{Text: concept(c).Text}
 	}
-	if s := str(m, "valueString"); s != "" {
+	if s := fhir.Str(m["valueString"]); s != "" {
 		return Value{Text: s}
 	}
 	if b, ok := boolean(m, "valueBoolean"); ok {
@@ -120,25 +122,25 @@ func value(m map[string]any) Value {
 		}
 		return Value{Text: "no"}
 	}
-	if s := str(m, "valueDateTime"); s != "" {
+	if s := fhir.Str(m["valueDateTime"]); s != "" {
 		return Value{Text: s}
 	}
-	if s := str(m, "valueTime"); s != "" {
+	if s := fhir.Str(m["valueTime"]); s != "" {
 		return Value{Text: s}
 	}
-	if r := obj(m, "valueRange"); r != nil {
-		lo, hi := quantity(obj(r, "low")), quantity(obj(r, "high"))
+	if r := fhir.Obj(m["valueRange"]); r != nil {
+		lo, hi := quantity(fhir.Obj(r["low"])), quantity(fhir.Obj(r["high"]))
 		return Value{Text: strings.TrimSpace(lo.Text + " – " + hi.Text)}
 	}
-	if r := obj(m, "valueRatio"); r != nil {
-		n, d := quantity(obj(r, "numerator")), quantity(obj(r, "denominator"))
+	if r := fhir.Obj(m["valueRatio"]); r != nil {
+		n, d := quantity(fhir.Obj(r["numerator"])), quantity(fhir.Obj(r["denominator"]))
 		return Value{Text: n.Text + " / " + d.Text}
 	}
-	if p := obj(m, "valuePeriod"); p != nil {
+	if p := fhir.Obj(m["valuePeriod"]); p != nil {
 		s, e := period(p)
 		return Value{Text: s.Text + " – " + e.Text}
 	}
-	if da := obj(m, "dataAbsentReason"); da != nil {
+	if da := fhir.Obj(m["dataAbsentReason"]); da != nil {
 		return Value{Text: "(" + concept(da).Text + ")"}
 	}
 	return Value{}
@@ -148,8 +150,8 @@ func quantity(q map[string]any) Value {
 	if q == nil {
 		return Value{}
 	}
-	v := Value{Comparator: str(q, "comparator"), Unit: str(q, "unit")}
-	code, system := str(q, "code"), str(q, "system")
+	v := Value{Comparator: fhir.Str(q["comparator"]), Unit: fhir.Str(q["unit"])}
+	code, system := fhir.Str(q["code"]), fhir.Str(q["system"])
 	if v.Unit == "" {
 		v.Unit = code
 	}
@@ -175,11 +177,11 @@ func displayUnit(u string) string {
 }
 
 func refRange(m map[string]any) Range {
-	r := Range{Text: str(m, "text")}
-	if lo := obj(m, "low"); lo != nil {
+	r := Range{Text: fhir.Str(m["text"])}
+	if lo := fhir.Obj(m["low"]); lo != nil {
 		r.Low, r.HasLow = number(lo, "value")
 	}
-	if hi := obj(m, "high"); hi != nil {
+	if hi := fhir.Obj(m["high"]); hi != nil {
 		r.High, r.HasHigh = number(hi, "value")
 	}
 	if r.Text == "" {

@@ -171,7 +171,7 @@ func (pk *peeker) peek(rec *store.Record) (Date, []string, error) {
 	if err != nil {
 		return Date{}, nil, err
 	}
-	if st := str(part, "status"); st == "entered-in-error" || st == "cancelled" {
+	if st := fhir.Str(part["status"]); st == "entered-in-error" || st == "cancelled" {
 		return Date{}, nil, nil
 	}
 	// Whether a value is shown is decided as the whole parse decides it.
@@ -187,7 +187,7 @@ func (pk *peeker) peek(rec *store.Record) (Date, []string, error) {
 		if value(comp).Text == "" {
 			continue
 		}
-		for _, cd := range concept(obj(comp, "code")).Codings {
+		for _, cd := range concept(fhir.Obj(comp["code"])).Codings {
 			keys = append(keys[:len(keys):len(keys)], "code:"+cd.System+"|"+cd.Code)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
 )
 
 // ResultFilter selects and arranges the results review.
@@ -157,7 +158,7 @@ func (c *Chart) Results(ctx context.Context, patientID string, f ResultFilter) (
 	}
 	obs := map[string]Observation{}
 	for _, r := range labs["Observation"] {
-		if str(r.Res, "status") == "cancelled" {
+		if fhir.Str(r.Res["status"]) == "cancelled" {
 			continue
 		}
 		o := observation(r)
@@ -283,8 +284,8 @@ func reportCategory(cs []Concept) string {
 func report(r record, src *sourcer) Report {
 	res := r.Res
 	cats := concepts(res, "category")
-	rep := Report{ID: r.ID, Category: reportCategory(cats), Code: concept(obj(res, "code")), Status: str(res, "status"),
-		Effective: effective(res), Issued: parseDate(str(res, "issued")), Conclusion: str(res, "conclusion"), Source: src.of(r)}
+	rep := Report{ID: r.ID, Category: reportCategory(cats), Code: concept(fhir.Obj(res["code"])), Status: fhir.Str(res["status"]),
+		Effective: effective(res), Issued: parseDate(fhir.Str(res["issued"])), Conclusion: fhir.Str(res["conclusion"]), Source: src.of(r)}
 	if len(cats) > 0 {
 		rep.Kind = cats[0].Text
 	}
@@ -316,11 +317,11 @@ func report(r record, src *sourcer) Report {
 const maxFormText = 64 << 10
 
 func attachment(a map[string]any) Attachment {
-	at := Attachment{ContentType: str(a, "contentType"), Title: str(a, "title"), URL: str(a, "url")}
+	at := Attachment{ContentType: fhir.Str(a["contentType"]), Title: fhir.Str(a["title"]), URL: fhir.Str(a["url"])}
 	if n, ok := number(a, "size"); ok {
 		at.Size = int(n)
 	}
-	data := str(a, "data")
+	data := fhir.Str(a["data"])
 	if data == "" {
 		return at
 	}
@@ -339,8 +340,8 @@ func attachment(a map[string]any) Attachment {
 
 func imagingStudy(r record, src *sourcer) ImagingStudy {
 	res := r.Res
-	is := ImagingStudy{ID: r.ID, Started: parseDate(str(res, "started")), Status: str(res, "status"),
-		Description: str(res, "description"), Location: ref(obj(res, "location")).Label(), Source: src.of(r)}
+	is := ImagingStudy{ID: r.ID, Started: parseDate(fhir.Str(res["started"])), Status: fhir.Str(res["status"]),
+		Description: fhir.Str(res["description"]), Location: ref(fhir.Obj(res["location"])).Label(), Source: src.of(r)}
 	if n, ok := number(res, "numberOfSeries"); ok {
 		is.Series = int(n)
 	}
@@ -354,13 +355,13 @@ func imagingStudy(r record, src *sourcer) ImagingStudy {
 	is.Procedure = strings.Join(procs, "; ")
 	seen := map[string]bool{}
 	for _, m := range objs(res, "modality") {
-		if c := str(m, "code"); c != "" && !seen[c] {
+		if c := fhir.Str(m["code"]); c != "" && !seen[c] {
 			seen[c] = true
 			is.Modalities = append(is.Modalities, c)
 		}
 	}
 	for _, s := range objs(res, "series") {
-		if c := str(obj(s, "modality"), "code"); c != "" && !seen[c] {
+		if c := fhir.Str(fhir.Obj(s["modality"])["code"]); c != "" && !seen[c] {
 			seen[c] = true
 			is.Modalities = append(is.Modalities, c)
 		}

@@ -1,5 +1,7 @@
 package chart
 
+import "github.com/openchart/openchart/internal/fhir"
+
 // Source says where a piece of the record came from, so that data from
 // other organizations can be marked as such (docs/CHART.md, "Source").
 type Source struct {
@@ -25,11 +27,11 @@ type sourcer struct {
 
 func newSourcer(home string, patient map[string]any, encounters []record) *sourcer {
 	if home == "" && patient != nil {
-		home = ref(obj(patient, "managingOrganization")).Reference
+		home = ref(fhir.Obj(patient["managingOrganization"])).Reference
 	}
 	s := &sourcer{home: home, providers: map[string]Ref{}}
 	for _, e := range encounters {
-		if sp := ref(obj(e.Res, "serviceProvider")); sp.Reference != "" || sp.Display != "" {
+		if sp := ref(fhir.Obj(e.Res["serviceProvider"])); sp.Reference != "" || sp.Display != "" {
 			s.providers[e.ID] = sp
 		}
 	}
@@ -38,12 +40,12 @@ func newSourcer(home string, patient map[string]any, encounters []record) *sourc
 
 // of computes the Source of one resource.
 func (s *sourcer) of(r record) Source {
-	src := Source{System: str(obj(r.Res, "meta"), "source")}
+	src := Source{System: fhir.Str(fhir.Obj(r.Res["meta"])["source"])}
 	switch {
 	case r.Type == "Encounter":
-		src.Organization = ref(obj(r.Res, "serviceProvider"))
+		src.Organization = ref(fhir.Obj(r.Res["serviceProvider"]))
 	default:
-		if enc := refID(ref(obj(r.Res, "encounter")).Reference, "Encounter"); enc != "" {
+		if enc := refID(ref(fhir.Obj(r.Res["encounter"])).Reference, "Encounter"); enc != "" {
 			src.Organization = s.providers[enc]
 		}
 	}
@@ -59,11 +61,11 @@ func (s *sourcer) of(r record) Source {
 func actorOrganization(res map[string]any) Ref {
 	for _, k := range []string{"performer", "recorder", "asserter", "requester", "informationSource"} {
 		var cands []map[string]any
-		if o := obj(res, k); o != nil {
+		if o := fhir.Obj(res[k]); o != nil {
 			cands = append(cands, o)
 		}
 		for _, o := range objs(res, k) {
-			if a := obj(o, "actor"); a != nil { // Procedure.performer.actor, Immunization.performer.actor
+			if a := fhir.Obj(o["actor"]); a != nil { // Procedure.performer.actor, Immunization.performer.actor
 				o = a
 			}
 			cands = append(cands, o)

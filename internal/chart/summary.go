@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/store"
 )
 
@@ -71,7 +72,7 @@ func (c *Chart) Summary(ctx context.Context, patientID string) (*Summary, error)
 	if err != nil {
 		return nil, err
 	}
-	meds, err := c.medications(ctx, recs["MedicationRequest"], recs["MedicationStatement"])
+	meds, err := c.medications(ctx, recs["MedicationRequest"], recs["MedicationStatement"], activeRequest, activeStatement)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +96,7 @@ func (c *Chart) Summary(ctx context.Context, patientID string) (*Summary, error)
 	s.Due = due(s.Banner, recs["Immunization"], now)
 	obs := make([]Observation, 0, len(recs["Observation"]))
 	for _, r := range recs["Observation"] {
-		if st := str(r.Res, "status"); st == "cancelled" {
+		if st := fhir.Str(r.Res["status"]); st == "cancelled" {
 			continue
 		}
 		o := observation(r)
@@ -169,11 +170,11 @@ func (c *Chart) summaryRecords(ctx context.Context, patientID string) (records, 
 	return rest, nil
 }
 
-// medications reads the Medication resources that active requests and
-// statements reference (Medication is outside the patient compartment), in one
-// search by id; it returns their codes by id.
-func (c *Chart) medications(ctx context.Context, reqs, stmts []record) (map[string]Concept, error) {
-	ids := medicationRefs(reqs, stmts)
+// medications reads the Medication resources that the requests and
+// statements of the given statuses reference (Medication is outside the
+// patient compartment), in one search by id; it returns their codes by id.
+func (c *Chart) medications(ctx context.Context, reqs, stmts []record, reqStatus, stmtStatus map[string]bool) (map[string]Concept, error) {
+	ids := medicationRefs(reqs, stmts, reqStatus, stmtStatus)
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -191,7 +192,7 @@ func (c *Chart) medications(ctx context.Context, reqs, stmts []record) (map[stri
 	}
 	out := map[string]Concept{}
 	for _, r := range recs["Medication"] {
-		out[r.ID] = concept(obj(r.Res, "code"))
+		out[r.ID] = concept(fhir.Obj(r.Res["code"]))
 	}
 	return out, nil
 }

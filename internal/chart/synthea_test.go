@@ -63,19 +63,19 @@ func checkSummary(t *testing.T, c *Chart, id string, res map[string][]map[string
 	if s.Banner.MRN != id { // Synthea's MR identifier holds the patient's id
 		t.Errorf("MRN = %q, want %q", s.Banner.MRN, id)
 	}
-	name := obj(pat, "name")
+	name := fhir.Obj(pat["name"])
 	if names := objs(pat, "name"); len(names) > 0 {
 		name = names[0]
 	}
-	if fam := str(name, "family"); !strings.HasSuffix(s.Banner.Name, " "+fam) {
+	if fam := fhir.Str(name["family"]); !strings.HasSuffix(s.Banner.Name, " "+fam) {
 		t.Errorf("name = %q, want the family name %q", s.Banner.Name, fam)
 	}
-	if s.Banner.Sex != str(pat, "gender") || s.Banner.BirthDate.Text != str(pat, "birthDate") {
+	if s.Banner.Sex != fhir.Str(pat["gender"]) || s.Banner.BirthDate.Text != fhir.Str(pat["birthDate"]) {
 		t.Errorf("sex, birth date = %q %q", s.Banner.Sex, s.Banner.BirthDate.Text)
 	}
-	birth, _ := time.Parse("2006-01-02", str(pat, "birthDate"))
+	birth, _ := time.Parse("2006-01-02", fhir.Str(pat["birthDate"]))
 	at := syntheaNow
-	if d := str(pat, "deceasedDateTime"); d != "" {
+	if d := fhir.Str(pat["deceasedDateTime"]); d != "" {
 		at, _ = time.Parse(time.RFC3339, d)
 		if !s.Banner.Deceased {
 			t.Error("the patient died; the banner does not say so")
@@ -112,7 +112,7 @@ func checkSummary(t *testing.T, c *Chart, id string, res map[string][]map[string
 	// Active medications.
 	wantMeds := map[string]bool{}
 	for _, r := range res["MedicationRequest"] {
-		if s := str(r, "status"); s == "active" || s == "on-hold" {
+		if s := fhir.Str(r["status"]); s == "active" || s == "on-hold" {
 			wantMeds[fhir.IDOf(r)] = true
 		}
 	}
@@ -120,7 +120,7 @@ func checkSummary(t *testing.T, c *Chart, id string, res map[string][]map[string
 		t.Errorf("active medications (-bundle +summary):\n%s", diff)
 	}
 	for _, m := range s.Medications {
-		if mr := findByID(res["MedicationRequest"], m.ID); obj(mr, "medicationReference") != nil && len(m.RxNorm) == 0 {
+		if mr := findByID(res["MedicationRequest"], m.ID); fhir.Obj(mr["medicationReference"]) != nil && len(m.RxNorm) == 0 {
 			t.Errorf("medication %s: the referenced Medication's RxNorm code was not read", m.ID)
 		}
 		if m.Name == "" || m.Dose == "" && len(objs(findByID(res["MedicationRequest"], m.ID), "dosageInstruction")) > 0 {
@@ -184,8 +184,8 @@ func checkSummary(t *testing.T, c *Chart, id string, res map[string][]map[string
 			t.Errorf("vital %s (%s) shown, but none in the Bundle", v.Name, v.Code)
 			continue
 		}
-		if got, want := v.Value.Number, quantityValue(o); got != want || v.ObservationID != fhir.IDOf(o) || v.Effective.Text != str(o, "effectiveDateTime") {
-			t.Errorf("vital %s = %v at %s (%s), want %v at %s (%s)", v.Name, got, v.Effective.Text, v.ObservationID, want, str(o, "effectiveDateTime"), fhir.IDOf(o))
+		if got, want := v.Value.Number, quantityValue(o); got != want || v.ObservationID != fhir.IDOf(o) || v.Effective.Text != fhir.Str(o["effectiveDateTime"]) {
+			t.Errorf("vital %s = %v at %s (%s), want %v at %s (%s)", v.Name, got, v.Effective.Text, v.ObservationID, want, fhir.Str(o["effectiveDateTime"]), fhir.IDOf(o))
 		}
 	}
 	for _, code := range []string{"8867-4", "9279-1", "29463-7", "8302-2", "39156-5", loincBP} {
@@ -222,8 +222,8 @@ func checkSummary(t *testing.T, c *Chart, id string, res map[string][]map[string
 	// Immunizations given: the latest dose of each CVX code.
 	latest := map[string]map[string]any{}
 	for _, r := range res["Immunization"] {
-		k := concept(obj(r, "vaccineCode")).Code(CVX)
-		if cur := latest[k]; cur == nil || str(r, "occurrenceDateTime") > str(cur, "occurrenceDateTime") {
+		k := concept(fhir.Obj(r["vaccineCode"])).Code(CVX)
+		if cur := latest[k]; cur == nil || fhir.Str(r["occurrenceDateTime"]) > fhir.Str(cur["occurrenceDateTime"]) {
 			latest[k] = r
 		}
 	}
@@ -231,8 +231,8 @@ func checkSummary(t *testing.T, c *Chart, id string, res map[string][]map[string
 		t.Errorf("%d vaccines given, want %d", len(s.Immunizations), len(latest))
 	}
 	for _, im := range s.Immunizations {
-		if l := latest[im.CVX]; l == nil || str(l, "occurrenceDateTime") != im.Date.Text {
-			t.Errorf("vaccine %s: latest %s, want %s", im.CVX, im.Date.Text, str(l, "occurrenceDateTime"))
+		if l := latest[im.CVX]; l == nil || fhir.Str(l["occurrenceDateTime"]) != im.Date.Text {
+			t.Errorf("vaccine %s: latest %s, want %s", im.CVX, im.Date.Text, fhir.Str(l["occurrenceDateTime"]))
 		}
 	}
 	if s.Banner.Deceased && len(s.Due) > 0 {
@@ -256,7 +256,7 @@ func checkSummary(t *testing.T, c *Chart, id string, res map[string][]map[string
 	if len(s.Encounters) > 0 {
 		newestEnc := ""
 		for _, e := range res["Encounter"] {
-			if st := str(obj(e, "period"), "start"); st > newestEnc {
+			if st := fhir.Str(fhir.Obj(e["period"])["start"]); st > newestEnc {
 				newestEnc = st
 			}
 		}
@@ -280,7 +280,7 @@ func findByID(list []map[string]any, id string) map[string]any {
 
 func hasActive(list []map[string]any) bool {
 	for _, r := range list {
-		if str(r, "status") == "active" {
+		if fhir.Str(r["status"]) == "active" {
 			return true
 		}
 	}
@@ -306,7 +306,7 @@ func newestByCode(obs []map[string]any, cat string) map[string]map[string]any {
 		if cat != "" && !strings.Contains(string(fhir.Marshal(o["category"])), `"`+cat+`"`) {
 			continue
 		}
-		code := concept(obj(o, "code")).Code(LOINC)
+		code := concept(fhir.Obj(o["code"])).Code(LOINC)
 		cur := out[code]
 		t, ct := effTime(o), effTime(cur)
 		if cur == nil || t.After(ct) || t.Equal(ct) && fhir.IDOf(o) > fhir.IDOf(cur) {
@@ -317,18 +317,18 @@ func newestByCode(obs []map[string]any, cat string) map[string]map[string]any {
 }
 
 func effTime(o map[string]any) time.Time {
-	t, _ := time.Parse(time.RFC3339, str(o, "effectiveDateTime"))
+	t, _ := time.Parse(time.RFC3339, fhir.Str(o["effectiveDateTime"]))
 	return t
 }
 
 func quantityValue(o map[string]any) float64 {
-	f, _ := number(obj(o, "valueQuantity"), "value")
+	f, _ := number(fhir.Obj(o["valueQuantity"]), "value")
 	return f
 }
 
 func componentValue(o map[string]any, code string) float64 {
 	for _, c := range objs(o, "component") {
-		if concept(obj(c, "code")).Code(LOINC) == code {
+		if concept(fhir.Obj(c["code"])).Code(LOINC) == code {
 			return quantityValue(c)
 		}
 	}
@@ -368,7 +368,7 @@ func checkTimeline(t *testing.T, c *Chart, id string, res map[string][]map[strin
 	}
 	for i, typ := range []string{"Condition", "Observation", "Procedure", "MedicationRequest"} {
 		for _, r := range res[typ] {
-			if n := want[str(obj(r, "encounter"), "reference")]; n != nil {
+			if n := want[fhir.Str(fhir.Obj(r["encounter"])["reference"])]; n != nil {
 				n[i]++
 			}
 		}
@@ -437,12 +437,12 @@ func checkResults(t *testing.T, c *Chart, id string, res map[string][]map[string
 func checkTrends(t *testing.T, c *Chart, id string, res map[string][]map[string]any) {
 	codes := map[string]int{}
 	for _, o := range res["Observation"] {
-		if obj(o, "valueQuantity") != nil {
-			codes[concept(obj(o, "code")).Code(LOINC)]++
+		if fhir.Obj(o["valueQuantity"]) != nil {
+			codes[concept(fhir.Obj(o["code"])).Code(LOINC)]++
 		}
 		for _, comp := range objs(o, "component") {
-			if obj(comp, "valueQuantity") != nil {
-				codes[concept(obj(comp, "code")).Code(LOINC)]++
+			if fhir.Obj(comp["valueQuantity"]) != nil {
+				codes[concept(fhir.Obj(comp["code"])).Code(LOINC)]++
 			}
 		}
 	}
@@ -488,7 +488,7 @@ func checkTrends(t *testing.T, c *Chart, id string, res map[string][]map[string]
 func filterCode(obs []map[string]any, code string) []map[string]any {
 	var out []map[string]any
 	for _, o := range obs {
-		if concept(obj(o, "code")).Code(LOINC) == code {
+		if concept(fhir.Obj(o["code"])).Code(LOINC) == code {
 			out = append(out, o)
 		}
 	}

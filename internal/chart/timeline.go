@@ -5,6 +5,7 @@ import (
 	"net/url"
 
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/store"
 )
 
@@ -98,7 +99,7 @@ func (c *Chart) Timeline(ctx context.Context, patientID string, page Page) (*Tim
 		e := encounter(r, src)
 		n := counts[r.ID]
 		for _, d := range objs(r.Res, "diagnosis") {
-			if id := refID(ref(obj(d, "condition")).Reference, "Condition"); id != "" {
+			if id := refID(ref(fhir.Obj(d["condition"])).Reference, "Condition"); id != "" {
 				n.diagnoses[id] = true
 			}
 		}
@@ -134,7 +135,7 @@ func (c *Chart) countRecorded(ctx context.Context, encs []record) (map[string]*r
 	}
 	for typ, list := range recs {
 		for _, r := range list {
-			n := out[refID(ref(obj(r.Res, "encounter")).Reference, "Encounter")]
+			n := out[refID(ref(fhir.Obj(r.Res["encounter"])).Reference, "Encounter")]
 			if n == nil {
 				continue
 			}
@@ -144,7 +145,7 @@ func (c *Chart) countRecorded(ctx context.Context, encs []record) (map[string]*r
 			case "Observation":
 				n.observations++
 			case "Procedure":
-				if str(r.Res, "status") != "not-done" {
+				if fhir.Str(r.Res["status"]) != "not-done" {
 					n.procedures++
 				}
 			case "MedicationRequest":

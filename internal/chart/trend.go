@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
 )
 
 // Series is the trend of one numeric observation code.
@@ -124,7 +125,7 @@ func series(system, code string, recs []record) *Series {
 	}
 	var cands []cand
 	for _, r := range recs {
-		if str(r.Res, "status") == "cancelled" {
+		if fhir.Str(r.Res["status"]) == "cancelled" {
 			continue
 		}
 		o := observation(r)

@@ -5,24 +5,17 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/openchart/openchart/internal/fhir"
 )
 
 // These helpers read parsed FHIR JSON (fhir.Parse: objects are
-// map[string]any, numbers json.Number). Absent or mistyped elements read as
-// zero values: the views show what is there and skip what is not.
-
-func obj(m map[string]any, k string) map[string]any {
-	v, _ := m[k].(map[string]any)
-	return v
-}
-
-func arr(m map[string]any, k string) []any {
-	v, _ := m[k].([]any)
-	return v
-}
+// map[string]any, numbers json.Number), beside fhir.Obj, fhir.List and
+// fhir.Str. Absent or mistyped elements read as zero values: the views show
+// what is there and skip what is not.
 
 func objs(m map[string]any, k string) []map[string]any {
-	a := arr(m, k)
+	a := fhir.List(m[k])
 	out := make([]map[string]any, 0, len(a))
 	for _, x := range a {
 		if o, ok := x.(map[string]any); ok {
@@ -30,11 +23,6 @@ func objs(m map[string]any, k string) []map[string]any {
 		}
 	}
 	return out
-}
-
-func str(m map[string]any, k string) string {
-	v, _ := m[k].(string)
-	return v
 }
 
 func boolean(m map[string]any, k string) (value, ok bool) {
@@ -113,9 +101,9 @@ func concept(m map[string]any) Concept {
 	if m == nil {
 		return Concept{}
 	}
-	c := Concept{Text: str(m, "text")}
+	c := Concept{Text: fhir.Str(m["text"])}
 	for _, cd := range objs(m, "coding") {
-		c.Codings = append(c.Codings, Coding{System: str(cd, "system"), Code: str(cd, "code"), Display: str(cd, "display")})
+		c.Codings = append(c.Codings, Coding{System: fhir.Str(cd["system"]), Code: fhir.Str(cd["code"]), Display: fhir.Str(cd["display"])})
 	}
 	if c.Text == "" {
 		for _, cd := range c.Codings {
@@ -142,8 +130,8 @@ func concepts(m map[string]any, k string) []Concept {
 // firstCode returns the code of the first coding of a CodeableConcept
 // element (status elements such as Condition.clinicalStatus).
 func firstCode(m map[string]any, k string) string {
-	for _, cd := range objs(obj(m, k), "coding") {
-		if c := str(cd, "code"); c != "" {
+	for _, cd := range objs(fhir.Obj(m[k]), "coding") {
+		if c := fhir.Str(cd["code"]); c != "" {
 			return c
 		}
 	}
@@ -168,10 +156,10 @@ func ref(m map[string]any) Ref {
 	if m == nil {
 		return Ref{}
 	}
-	r := Ref{Reference: str(m, "reference"), Display: str(m, "display")}
+	r := Ref{Reference: fhir.Str(m["reference"]), Display: fhir.Str(m["display"])}
 	if r.Display == "" {
-		if id := obj(m, "identifier"); id != nil {
-			r.Display = str(id, "value")
+		if id := fhir.Obj(m["identifier"]); id != nil {
+			r.Display = fhir.Str(id["value"])
 		}
 	}
 	return r
@@ -233,27 +221,27 @@ func parseDate(s string) Date {
 
 // period reads a Period's start and end.
 func period(m map[string]any) (start, end Date) {
-	return parseDate(str(m, "start")), parseDate(str(m, "end"))
+	return parseDate(fhir.Str(m["start"])), parseDate(fhir.Str(m["end"]))
 }
 
 // effective reads the clinically relevant time of an event resource: its
 // effective[x] (a Period counts from its start, or its end when it has no
 // start), else issued.
 func effective(r map[string]any) Date {
-	if s := str(r, "effectiveDateTime"); s != "" {
+	if s := fhir.Str(r["effectiveDateTime"]); s != "" {
 		return parseDate(s)
 	}
-	if s := str(r, "effectiveInstant"); s != "" {
+	if s := fhir.Str(r["effectiveInstant"]); s != "" {
 		return parseDate(s)
 	}
-	if p := obj(r, "effectivePeriod"); p != nil {
+	if p := fhir.Obj(r["effectivePeriod"]); p != nil {
 		start, end := period(p)
 		if !start.IsZero() {
 			return start
 		}
 		return end
 	}
-	return parseDate(str(r, "issued"))
+	return parseDate(fhir.Str(r["issued"]))
 }
 
 // after orders dates newest first, undated last.

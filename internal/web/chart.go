@@ -20,8 +20,8 @@ import (
 // chartRoutes registers the chart's pages (docs/WEB.md, "The chart").
 func (s *server) chartRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /patients/{id}", s.user(s.chartPage("summary", nil)))
-	mux.Handle("GET /patients/{id}/problems", s.user(s.chartPage("problems", nil)))
-	mux.Handle("GET /patients/{id}/medications", s.user(s.chartPage("medications", s.loadReconciled)))
+	mux.Handle("GET /patients/{id}/problems", s.user(s.chartPage("problems", s.loadProblemHistory)))
+	mux.Handle("GET /patients/{id}/medications", s.user(s.chartPage("medications", s.loadMedicationsPage)))
 	mux.Handle("GET /patients/{id}/allergies", s.user(s.chartPage("allergies", nil)))
 	mux.Handle("GET /patients/{id}/immunizations", s.user(s.chartPage("immunizations", nil)))
 	mux.Handle("GET /patients/{id}/social", s.user(s.chartPage("social", nil)))
@@ -85,6 +85,10 @@ type chartView struct {
 
 	Notes     []noteView
 	Documents []documentView
+
+	// The problems and medications no longer active (chart_history.go).
+	ProblemHistory    *chart.ProblemHistory
+	MedicationHistory *chart.MedicationHistory
 
 	// The maintenance forms (chart_actions.go).
 	Action *actionView
@@ -532,6 +536,16 @@ func (s *server) nameOrganizations(ctx context.Context, v *chartView) {
 		}
 		for i := range sm.Encounters {
 			add(&sm.Encounters[i].Source)
+		}
+	}
+	if h := v.ProblemHistory; h != nil {
+		for i := range h.Inactive {
+			add(&h.Inactive[i].Source)
+		}
+	}
+	if h := v.MedicationHistory; h != nil {
+		for i := range h.Inactive {
+			add(&h.Inactive[i].Source)
 		}
 	}
 	if tl := v.Timeline; tl != nil {

@@ -42,6 +42,11 @@ type Config struct {
 	// BatchSize is the number of NDJSON lines written per transaction
 	// (default 500).
 	BatchSize int
+	// BatchBytes ends an NDJSON batch early once its lines hold this many
+	// bytes (default 2 MiB), so that files of large resources (claims,
+	// documents with attachments) take no more memory than files of small
+	// ones.
+	BatchBytes int
 	// Progress receives progress reports; nil means none.
 	Progress Reporter
 }
@@ -61,6 +66,9 @@ func New(cfg Config) (*Importer, error) {
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 500
+	}
+	if cfg.BatchBytes <= 0 {
+		cfg.BatchBytes = 2 << 20
 	}
 	return &Importer{cfg: cfg}, nil
 }
@@ -399,8 +407,8 @@ func (im *Importer) storeOne(ctx context.Context, r map[string]any, res *FileRes
 	prog.AddItems(1)
 }
 
-// loadNDJSON stores an NDJSON stream in batches of BatchSize lines, one
-// transaction each, Workers batches at a time: one file of a bulk export
+// loadNDJSON stores an NDJSON stream in batches of BatchSize lines (fewer
+// when they reach BatchBytes), one transaction each, Workers batches at a time: one file of a bulk export
 // (all the Observations) is most of the data, so its batches must not wait
 // for each other. Lines are parsed one at a time as they are read, and at
 // most two batches per worker are in memory (one being filled or waiting
@@ -455,7 +463,8 @@ func (im *Importer) loadNDJSON(ctx context.Context, r io.Reader, res *FileResult
 				}
 				filling[w].res = append(filling[w].res, v)
 				filling[w].lines = append(filling[w].lines, lineNo)
-				if len(filling[w].res) >= im.cfg.BatchSize {
+				filling[w].bytes += len(line)
+				if len(filling[w].res) >= im.cfg.BatchSize || filling[w].bytes >= im.cfg.BatchBytes {
 					send(w)
 				}
 			}
@@ -483,6 +492,7 @@ func (im *Importer) loadNDJSON(ctx context.Context, r io.Reader, res *FileResult
 type ndBatch struct {
 	res   []map[string]any
 	lines []int
+	bytes int // of the lines' text
 }
 
 // storeBatch stores one batch in one transaction. A line the Repository

@@ -40,7 +40,7 @@ func TestNDJSONBatches(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer a.Close()
-			im, err := importer.New(importer.Config{Bundles: a.API, Repo: a.Repo, BatchSize: 50})
+			im, err := importer.New(importer.Config{Bundles: a.API, Repo: a.Repo, BatchSize: 50, BatchBytes: 3000})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/auth"
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/store"
@@ -191,8 +192,63 @@ func (s *server) switchOrganization(w http.ResponseWriter, r *http.Request) erro
 	if err := s.cfg.Auth.SwitchOrganization(r.Context(), st.token, org); err != nil {
 		return err
 	}
-	s.flash(w, "You now act for "+org+".")
+	s.flash(w, "You now act for "+s.orgNames(r.Context(), st.user).name(org)+".")
 	http.Redirect(w, r, localPath(r.PostForm.Get("next")), http.StatusSeeOther)
+	return nil
+}
+
+// orgNameMap names organizations by reference ("Organization/1").
+type orgNameMap map[string]string
+
+// name returns the organization's name, or its reference when it has
+// none or could not be read.
+func (m orgNameMap) name(ref string) string {
+	if n := m[ref]; n != "" {
+		return n
+	}
+	return ref
+}
+
+// OrgName is the name the header shows for an organization of the user's
+// memberships: its name, else its reference.
+func (p page) OrgName(ref string) string { return orgNameMap(p.OrgNames).name(ref) }
+
+// orgNames reads the names of the organizations the user is a member of,
+// in one search. The user is a member of each, so the read runs as
+// OpenChart (a System principal naming the user): a role that may not
+// read Organizations still sees the names of its own. A failure is
+// logged and leaves the references shown.
+func (s *server) orgNames(ctx context.Context, u *auth.User) orgNameMap {
+	if u == nil || len(u.Memberships) == 0 || s.cfg.Search == nil {
+		return nil
+	}
+	var ids []string
+	for _, m := range u.Memberships {
+		if id, ok := strings.CutPrefix(m.Organization, "Organization/"); ok && validID(id) && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	c, err := s.cfg.Search.Compile("Organization", url.Values{"_id": {strings.Join(ids, ",")}}, true)
+	if err == nil {
+		sys := access.With(ctx, &access.Principal{Kind: access.System, Username: "organization names for " + u.Username})
+		var res *store.Result
+		if res, err = s.cfg.Repo.Search(sys, c.Query); err == nil {
+			out := orgNameMap{}
+			for _, rec := range res.Records {
+				var o struct {
+					Name string `json:"name"`
+				}
+				if rec.Type == "Organization" && !rec.Deleted && json.Unmarshal(rec.JSON, &o) == nil && strings.TrimSpace(o.Name) != "" {
+					out["Organization/"+rec.ID] = strings.TrimSpace(o.Name)
+				}
+			}
+			return out
+		}
+	}
+	s.log.Warn("web: organization names", "user", u.Username, "err", err)
 	return nil
 }
 

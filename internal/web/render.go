@@ -35,6 +35,9 @@ type page struct {
 	// Nav holds what the navigation shows beside its links (the inbox's
 	// counts); filled by navCounts (desk.go) for signed-in users.
 	Nav any
+	// OrgNames names the organizations of the user's memberships for the
+	// header (see OrgName, home.go).
+	OrgNames map[string]string
 }
 
 // Value returns a submitted form value.
@@ -123,6 +126,7 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name
 		p.Roles = currentRoles(st)
 		p.Admin = isAdmin(st)
 		p.Nav = s.navCounts(r)
+		p.OrgNames = s.orgNames(r.Context(), st.user)
 		if s.cfg.IdleTimeout > 0 {
 			p.IdleSeconds = int(s.cfg.IdleTimeout / time.Second)
 			if p.IdleSeconds < 1 {

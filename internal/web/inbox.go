@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/openchart/openchart/internal/errs"
@@ -21,6 +22,7 @@ func (s *server) inboxRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /inbox/results/{type}/{id}", s.user(s.deskInboxOnly(s.inboxResultPage)))
 	mux.Handle("POST /inbox/results/{type}/{id}/signoff", s.user(s.deskInboxOnly(s.inboxSignOff)))
 	mux.Handle("GET /inbox/messages/{id}", s.user(s.deskInboxOnly(s.inboxThreadPage)))
+	mux.Handle("GET /inbox/messages/{id}/attachments/{msg}/{n}", s.user(s.deskInboxOnly(s.inboxAttachment)))
 	mux.Handle("POST /inbox/messages/{id}/reply", s.user(s.deskInboxOnly(s.inboxReply)))
 	mux.Handle("POST /inbox/messages/{id}/read", s.user(s.deskInboxOnly(s.inboxMarkRead)))
 	mux.Handle("POST /inbox/tasks/{id}/{action}", s.user(s.deskInboxOnly(s.inboxTaskAction)))
@@ -110,6 +112,28 @@ type inboxThreadView struct {
 	Patient string
 }
 
+// Kind names an attachment's type for people.
+func (v inboxThreadView) Kind(contentType string) string {
+	switch contentType {
+	case "image/jpeg":
+		return "JPEG image"
+	case "image/png":
+		return "PNG image"
+	case "application/pdf":
+		return "PDF document"
+	}
+	return "file"
+}
+
+// Size writes an attachment's size in KB (or MB from 1 MB up).
+func (v inboxThreadView) Size(a inbox.Attachment) string {
+	n := len(a.Data)
+	if n >= 1<<20 {
+		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MB"
+	}
+	return strconv.Itoa((n+1023)>>10) + " KB"
+}
+
 func (s *server) inboxThreadPage(w http.ResponseWriter, r *http.Request) error {
 	return s.inboxRenderThread(w, r, http.StatusOK, page{Form: url.Values{}})
 }
@@ -132,6 +156,30 @@ func (s *server) inboxRenderThread(w http.ResponseWriter, r *http.Request, statu
 	}
 	p.Title, p.Data = "Message: "+t.Topic, v
 	s.render(w, r, status, "inbox_thread", p)
+	return nil
+}
+
+// inboxAttachment serves attachment n (from 0) of message msg of the
+// thread id. The thread is read with the user's principal, so the access
+// policy decides; a thread the user may not see, a message outside the
+// thread and an index out of range all answer 404.
+func (s *server) inboxAttachment(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if !validID(id) {
+		return notFound
+	}
+	t, err := s.cfg.Inbox.Thread(r.Context(), id)
+	if err != nil {
+		if k := errs.KindOf(err); k == errs.NotFound || k == errs.Permission || k == errs.Invalid || k == errs.Gone {
+			return notFound
+		}
+		return err
+	}
+	a, ok := threadAttachment(t, r.PathValue("msg"), r.PathValue("n"))
+	if !ok {
+		return notFound
+	}
+	serveAttachment(w, a)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/store"
 )
 
 // Release of notes, reports and results to the patient (docs/ACCESS.md,
@@ -31,8 +33,8 @@ const (
 	WithheldCode  = "withheld"
 	// WithheldExtension is the complex extension on the label's coding:
 	// exception (valueCoding in ExceptionSystem), reason (valueString),
-	// by (valueReference), at (valueDateTime), and for a result withheld
-	// with its report, report (valueReference to the DiagnosticReport).
+	// by (valueReference), at (valueDateTime), and for a companion withheld
+	// with a note or report (Withhold), with (valueReference to it).
 	WithheldExtension = "http://openchart.org/fhir/StructureDefinition/withheld-from-patient"
 	// ExceptionSystem is OpenChart's code system of the exceptions that
 	// allow withholding (Exceptions).
@@ -73,9 +75,10 @@ type Withholding struct {
 	// By is who withheld it: a reference ("Practitioner/1") and a name.
 	By, ByName string
 	At         time.Time
-	// Report is the DiagnosticReport this result was withheld with ("" when
-	// it was withheld on its own).
-	Report string
+	// With is the resource this one was withheld with, as its companion
+	// (a report's result, a note's DocumentReference): "" when it was
+	// withheld on its own.
+	With string
 }
 
 // WithholdingOf reads the withhold label of a resource's JSON: nil when
@@ -121,8 +124,8 @@ func WithholdingOf(raw []byte) *Withholding {
 					w.By, w.ByName = x.ValueReference.Reference, x.ValueReference.Display
 				case "at":
 					w.At, _ = time.Parse(time.RFC3339Nano, x.ValueDateTime)
-				case "report":
-					w.Report = x.ValueReference.Reference
+				case "with":
+					w.With = x.ValueReference.Reference
 				}
 			}
 		}
@@ -211,8 +214,8 @@ func (w *Withholding) label() map[string]any {
 		parts = append(parts, map[string]any{"url": "by", "valueReference": by})
 	}
 	parts = append(parts, map[string]any{"url": "at", "valueDateTime": w.At.UTC().Format(time.RFC3339)})
-	if w.Report != "" {
-		parts = append(parts, map[string]any{"url": "report", "valueReference": map[string]any{"reference": w.Report}})
+	if w.With != "" {
+		parts = append(parts, map[string]any{"url": "with", "valueReference": map[string]any{"reference": w.With}})
 	}
 	return map[string]any{
 		"system": ReleaseSystem, "code": WithheldCode, "display": "Withheld from the patient",
@@ -245,10 +248,10 @@ func withholdFields(op, typ string, w *Withholding) error {
 // Withhold labels typ/id withheld from the patient, if its current version
 // is version (0: whichever is current), keeping everything else about it;
 // a withheld resource gets its label replaced (a new exception or
-// reason). Withholding a DiagnosticReport also withholds its result
-// Observations that are not withheld already, with the report named in
-// their label. w.By and w.ByName default to the principal; w.At is the
-// transaction's time. The writes go through the policy like any patch
+// reason). Its companions go with it (companions): they take the same
+// label, naming typ/id as what they were withheld with, unless they are
+// withheld already. w.By and w.ByName default to the principal; w.At is
+// the transaction's time. The writes go through the policy like any patch
 // (update permission on the type, the patient visible) and are audited as
 // patches; a signed note may take this label (signed.go).
 func (r *Repo) Withhold(ctx context.Context, typ, id string, version int64, w Withholding) (*Outcome, error) {
@@ -264,41 +267,35 @@ func (r *Repo) Withhold(ctx context.Context, typ, id string, version int64, w Wi
 			w.ByName = p.Username
 		}
 	}
-	w.Report = ""
+	w.With = ""
 	var out *Outcome
 	err := r.InTx(ctx, func(tx *Tx) error {
 		w.At = tx.now
-		var results []string
-		o, err := tx.Patch(ctx, typ, id, func(res map[string]any) (map[string]any, error) {
-			results = resultRefs(typ, res)
-			return withLabel(res, w.label()), nil
+		var res map[string]any
+		o, err := tx.Patch(ctx, typ, id, func(cur map[string]any) (map[string]any, error) {
+			res = cur
+			return withLabel(cur, w.label()), nil
 		}, UpdateOptions{IfMatch: version})
 		if err != nil {
 			return err
 		}
 		out = o
-		rw := w
-		rw.Report = typ + "/" + id
-		for _, oid := range results {
-			err := tx.labelResult(ctx, oid, func(cur *Withholding) map[string]any {
-				if cur != nil {
-					return nil // withheld already, on its own or with another report
-				}
-				return rw.label()
-			})
-			if err != nil {
-				return err
+		cw := w
+		cw.With = typ + "/" + id
+		return tx.labelCompanions(ctx, typ, id, res, func(cur *Withholding) map[string]any {
+			if cur != nil {
+				return keep // withheld already, on its own or with something else
 			}
-		}
-		return nil
+			return cw.label()
+		})
 	})
 	return out, err
 }
 
 // Release removes the withhold label of typ/id, if its current version is
-// version (0: whichever is current). Releasing a DiagnosticReport also
-// releases the results withheld with it (not those withheld on their
-// own). Releasing what is not withheld changes nothing.
+// version (0: whichever is current), and of the companions withheld with
+// it (not those withheld on their own). Releasing what is not withheld
+// changes nothing.
 func (r *Repo) Release(ctx context.Context, typ, id string, version int64) (*Outcome, error) {
 	op := "release " + typ + "/" + id
 	if !Withholdable[typ] {
@@ -306,73 +303,109 @@ func (r *Repo) Release(ctx context.Context, typ, id string, version int64) (*Out
 	}
 	var out *Outcome
 	err := r.InTx(ctx, func(tx *Tx) error {
-		var results []string
-		o, err := tx.Patch(ctx, typ, id, func(res map[string]any) (map[string]any, error) {
-			results = resultRefs(typ, res)
-			return withLabel(res, nil), nil
+		var res map[string]any
+		o, err := tx.Patch(ctx, typ, id, func(cur map[string]any) (map[string]any, error) {
+			res = cur
+			return withLabel(cur, nil), nil
 		}, UpdateOptions{IfMatch: version})
 		if err != nil {
 			return err
 		}
 		out = o
-		for _, oid := range results {
-			err := tx.labelResult(ctx, oid, func(cur *Withholding) map[string]any {
-				if cur == nil || cur.Report != typ+"/"+id {
-					return keep
-				}
-				return nil
-			})
-			if err != nil {
-				return err
+		return tx.labelCompanions(ctx, typ, id, res, func(cur *Withholding) map[string]any {
+			if cur == nil || cur.With != typ+"/"+id {
+				return keep
 			}
-		}
-		return nil
+			return nil
+		})
 	})
 	return out, err
 }
 
-// keep is the answer of a labelResult decision that leaves the result as
-// it is.
+// keep is the answer of a labelCompanions decision that leaves a
+// companion as it is.
 var keep = map[string]any{}
 
-// labelResult sets the withhold label of Observation/id to what decide
-// returns for its current label (nil: none; keep: unchanged). A result the
-// principal may not see, or that is missing, is left alone.
-func (tx *Tx) labelResult(ctx context.Context, id string, decide func(cur *Withholding) map[string]any) error {
-	_, err := tx.Patch(ctx, "Observation", id, func(res map[string]any) (map[string]any, error) {
-		raw, err := json.Marshal(res)
+// maxCompanions bounds the companions of one resource that are labelled
+// with it.
+const maxCompanions = 200
+
+// companions are what shows the same content as typ/id (res) to the
+// patient, and so is withheld and released with it: a DiagnosticReport's
+// result Observations; the DocumentReferences of a Composition (those whose
+// context.related names it: the rendered form of a signed note, visit
+// service).
+func (tx *Tx) companions(ctx context.Context, typ, id string, res map[string]any) ([][2]string, error) {
+	var out [][2]string
+	switch typ {
+	case "DiagnosticReport":
+		list, _ := res["result"].([]any)
+		for _, v := range list {
+			m, _ := v.(map[string]any)
+			ref, _ := m["reference"].(string)
+			if oid, ok := strings.CutPrefix(ref, "Observation/"); ok && oid != "" && !strings.Contains(oid, "/") && !slices.Contains(out, [2]string{"Observation", oid}) {
+				out = append(out, [2]string{"Observation", oid})
+			}
+		}
+	case "Composition":
+		q, err := tx.r.criteria.Criteria("DocumentReference", url.Values{"related": {"Composition/" + id}})
 		if err != nil {
 			return nil, err
 		}
-		label := decide(WithholdingOf(raw))
-		if label != nil && len(label) == 0 {
-			return res, nil
+		q.Count, q.Offset, q.Total = maxCompanions, 0, store.TotalNone
+		if g := tx.r.guard(ctx); !g.open() {
+			if q, err = g.scoped("withhold "+typ+"/"+id, q, 's'); err != nil {
+				if errs.Is(err, errs.Permission) {
+					return nil, nil // may not search them: none to label
+				}
+				return nil, err
+			}
 		}
-		return withLabel(res, label), nil
-	}, UpdateOptions{})
-	if errs.Is(err, errs.NotFound) || errs.Is(err, errs.Gone) {
-		// Not there, or not the principal's to see: the report's own
-		// label still applies to the report.
-		return nil
+		found, err := tx.st.Search(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, rec := range found.Records {
+			if rec.Type == "DocumentReference" && !rec.Deleted {
+				out = append(out, [2]string{rec.Type, rec.ID})
+			}
+		}
 	}
-	return err
+	if len(out) > maxCompanions {
+		out = out[:maxCompanions]
+	}
+	return out, nil
 }
 
-// resultRefs are the ids of a DiagnosticReport's result Observations.
-func resultRefs(typ string, res map[string]any) []string {
-	if typ != "DiagnosticReport" {
-		return nil
+// labelCompanions sets the withhold label of each companion of typ/id to
+// what decide returns for its current label (nil: none; keep: unchanged).
+// A companion the principal may not see, or that is missing, is left
+// alone: it is not shown with this resource anyway.
+func (tx *Tx) labelCompanions(ctx context.Context, typ, id string, res map[string]any, decide func(cur *Withholding) map[string]any) error {
+	list, err := tx.companions(ctx, typ, id, res)
+	if err != nil {
+		return errs.E("withhold "+typ+"/"+id, err)
 	}
-	list, _ := res["result"].([]any)
-	var out []string
-	for _, v := range list {
-		m, _ := v.(map[string]any)
-		ref, _ := m["reference"].(string)
-		if id, ok := strings.CutPrefix(ref, "Observation/"); ok && id != "" && !strings.Contains(id, "/") && !slices.Contains(out, id) {
-			out = append(out, id)
+	for _, c := range list {
+		_, err := tx.Patch(ctx, c[0], c[1], func(cur map[string]any) (map[string]any, error) {
+			raw, err := json.Marshal(cur)
+			if err != nil {
+				return nil, err
+			}
+			label := decide(WithholdingOf(raw))
+			if label != nil && len(label) == 0 {
+				return cur, nil
+			}
+			return withLabel(cur, label), nil
+		}, UpdateOptions{})
+		if errs.Is(err, errs.NotFound) || errs.Is(err, errs.Gone) {
+			continue
+		}
+		if err != nil {
+			return err
 		}
 	}
-	return out
+	return nil
 }
 
 // releaseHidden reports whether rules hide withheld resources: patients

@@ -58,7 +58,11 @@ func newReleaseFixture(t *testing.T, r *repo.Repo) releaseFixture {
 	for _, id := range []string{"o1", "o2", "o3"} {
 		put("Observation", id, observation(id, "a"))
 	}
-	put("DiagnosticReport", "dr", labReport("dr", "a", "o1", "o2"))
+	put("DiagnosticReport", "dr", labReport("dr", "a", "o1", "o2", "o3"))
+	put("DocumentReference", "notedoc", map[string]any{"resourceType": "DocumentReference", "id": "notedoc", "status": "current", "docStatus": "final",
+		"type": map[string]any{"text": "Progress note"}, "subject": map[string]any{"reference": "Patient/a"},
+		"content": []any{map[string]any{"attachment": map[string]any{"contentType": "text/plain", "data": "U3RhYmxlLg=="}}},
+		"context": map[string]any{"related": []any{map[string]any{"reference": "Composition/note"}}}})
 	return releaseFixture{
 		staff:     as(&access.Principal{Kind: access.User, Username: "nx", FHIRUser: "Practitioner/nx", Organization: "Organization/x", Roles: []string{"nurse"}}),
 		physician: as(&access.Principal{Kind: access.User, Username: "px", FHIRUser: "Practitioner/px", Organization: "Organization/x", Roles: []string{"physician"}}),
@@ -139,6 +143,11 @@ func TestWithholdPolicy(t *testing.T) {
 				}
 			}
 		}
+		// o3 is withheld on its own first; then the note (with its
+		// DocumentReference) and the report (with its results).
+		if _, err := r.Withhold(f.staff, "Observation", "o3", 1, repo.Withholding{Exception: "third-party-privacy", Reason: "Names the partner."}); err != nil {
+			t.Fatal(err)
+		}
 		w := repo.Withholding{Exception: "preventing-harm", Reason: "Discuss the biopsy in person first."}
 		if _, err := r.Withhold(f.physician, "Composition", "note", 1, w); err != nil {
 			t.Fatal(err)
@@ -146,10 +155,15 @@ func TestWithholdPolicy(t *testing.T) {
 		if _, err := r.Withhold(f.physician, "DiagnosticReport", "dr", 1, w); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := r.Withhold(f.staff, "Observation", "o3", 1, repo.Withholding{Exception: "third-party-privacy", Reason: "Names the partner."}); err != nil {
-			t.Fatal(err)
+		rec, _ := r.Read(f.staff, "Observation", "o3")
+		if got := repo.WithholdingOf(rec.JSON); got == nil || got.Exception != "third-party-privacy" || got.With != "" {
+			t.Fatalf("o3's own withholding was replaced by the report's: %+v", got)
 		}
-		for _, it := range append(items, [2]string{"Observation", "o2"}) {
+		rec, _ = r.Read(f.staff, "DocumentReference", "notedoc")
+		if got := repo.WithholdingOf(rec.JSON); got == nil || got.With != "Composition/note" {
+			t.Fatalf("the note's DocumentReference: %+v", got)
+		}
+		for _, it := range append(items, [2]string{"Observation", "o2"}, [2]string{"DocumentReference", "notedoc"}) {
 			for name, ctx := range viewers {
 				got := sees(t, r, ctx, it[0], it[1])
 				if staff[name] && !all(got, true) {
@@ -166,7 +180,7 @@ func TestWithholdPolicy(t *testing.T) {
 			t.Fatalf("patient's Observation total = %+v, %v; want 0", res, err)
 		}
 		// The label records the exception, reason, who and when.
-		rec, err := r.Read(f.staff, "Composition", "note")
+		rec, err = r.Read(f.staff, "Composition", "note")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +189,7 @@ func TestWithholdPolicy(t *testing.T) {
 			t.Fatalf("withholding = %+v", got)
 		}
 		rec, _ = r.Read(f.staff, "Observation", "o2")
-		if got := repo.WithholdingOf(rec.JSON); got == nil || got.Report != "DiagnosticReport/dr" {
+		if got := repo.WithholdingOf(rec.JSON); got == nil || got.With != "DiagnosticReport/dr" {
 			t.Fatalf("result withheld with its report: %+v", got)
 		}
 		// Releasing the report releases the results withheld with it, not
@@ -191,6 +205,14 @@ func TestWithholdPolicy(t *testing.T) {
 		}
 		if got := sees(t, r, f.proxy, "Observation", "o3"); !all(got, false) {
 			t.Errorf("o3, withheld on its own, was released with the report: %v", got)
+		}
+		// Releasing the note releases its DocumentReference.
+		rec, _ = r.Read(f.staff, "Composition", "note")
+		if _, err := r.Release(f.physician, "Composition", "note", rec.Version); err != nil {
+			t.Fatal(err)
+		}
+		if got := sees(t, r, f.patient, "DocumentReference", "notedoc"); !all(got, true) {
+			t.Errorf("after the note's release, its DocumentReference: %v", got)
 		}
 		// An operator, who has no name or FHIR user, may withhold too.
 		if _, err := r.Withhold(operator(), "Observation", "o1", 0, repo.Withholding{Exception: "patient-request", Reason: "asked"}); err != nil {

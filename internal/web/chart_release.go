@@ -139,8 +139,11 @@ func withheldOf(version int64, raw []byte) *withheldView {
 	if by == "" {
 		by = w.By
 	}
-	if w.Report != "" {
+	switch typ, _, _ := strings.Cut(w.With, "/"); typ {
+	case "DiagnosticReport":
 		v.Reason = "Withheld with its report. " + v.Reason
+	case "Composition":
+		v.Reason = "Withheld with its note. " + v.Reason
 	}
 	var parts []string
 	if by != "" {

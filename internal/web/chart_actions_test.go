@@ -226,8 +226,12 @@ func TestChartActions(t *testing.T) {
 		}
 		r = b.get("/patients/zoe/problems")
 		wantText(t, r, "Resolved: Essential hypertension.")
-		if strings.Contains(r.body, "<th scope=\"row\">Essential hypertension") {
+		active, inactive, _ := strings.Cut(r.body, "Inactive / resolved problems")
+		if strings.Contains(active, "<th scope=\"row\">Essential hypertension") {
 			t.Error("the resolved problem is still listed as active")
+		}
+		if !strings.Contains(visible(inactive), "Essential hypertension 2015-04-01 2024-06-01 Resolved") {
+			t.Errorf("the resolved problem is not in the inactive list:\n%s", visible(inactive))
 		}
 	})
 

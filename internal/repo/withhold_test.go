@@ -3,10 +3,13 @@ package repo_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/openchart/openchart/internal/access"
+	"github.com/openchart/openchart/internal/audit"
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/repo"
@@ -287,11 +290,23 @@ func TestWithholdSignedNote(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		start := headSeq(t, r)
 		out, err := r.Withhold(f.physician, "Composition", "note", before.Version, repo.Withholding{Exception: "preventing-harm", Reason: "r"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		after := out.Record
+		// Audited: the patch of the note's new version by the physician,
+		// about patient a, and the patch of its DocumentReference.
+		var patched []string
+		for _, e := range entriesSince(t, r, start) {
+			if e.Interaction == audit.InteractionPatch && e.Outcome == audit.Success && e.Agent.Name() == "px" && slices.Equal(e.Patients, []string{"a"}) {
+				patched = append(patched, fmt.Sprintf("%s/%s/%d", e.Entities[0].Type, e.Entities[0].ID, e.Entities[0].Version))
+			}
+		}
+		if !slices.Contains(patched, fmt.Sprintf("Composition/note/%d", after.Version)) || !slices.Contains(patched, "DocumentReference/notedoc/2") {
+			t.Fatalf("audited patches: %v", patched)
+		}
 		if after.Version != before.Version+1 {
 			t.Fatalf("version %d after withholding version %d", after.Version, before.Version)
 		}

@@ -68,5 +68,10 @@ func TestBrowserChartActions(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(base+p.path), chromedp.WaitVisible(chromedp.CSS(p.wait)))
 		checkA11y(t, ctx, "chart "+p.name+" with forms")
 		screenshot(t, ctx, "chart-actions/"+p.name)
+		// The inactive items, opened.
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`document.querySelectorAll("details.history-list").forEach(d => d.open = true); 0`)); err != nil {
+			t.Fatal(err)
+		}
+		checkA11y(t, ctx, "chart "+p.name+" with the inactive items open")
 	}
 }

@@ -39,7 +39,7 @@ func TestChartHistory(t *testing.T) {
 		"Gout 2020-02-01 2021-07-15 Remission (visit diagnosis) ICD-10-CM M10.9",
 		"Acute bronchitis 2019-01-05 Not recorded Resolved",
 		"1 problem was entered in error and is not shown.")
-	wantBody(t, r, `<details>`, `<th scope="col">Resolved</th>`)
+	wantBody(t, r, `<details class="history-list">`, `<th scope="col">Resolved</th>`)
 	if strings.Contains(r.body, "<details open") {
 		t.Error("the inactive problems are not collapsed")
 	}

@@ -28,12 +28,65 @@ func TestSynthea(t *testing.T) {
 				res := byType(bundleResources(t, syntheaFile(t, p+".json.gz")))
 				t.Run(p[:8], func(t *testing.T) {
 					checkSummary(t, c, p, res)
+					checkHistory(t, c, p, res)
 					checkTimeline(t, c, p, res)
 					checkResults(t, c, p, res)
 					checkTrends(t, c, p, res)
 				})
 			}
 		})
+	}
+}
+
+// checkHistory: the inactive problems and medications are exactly the
+// Bundle's resolved, inactive and in-remission problems and its stopped,
+// completed and cancelled prescriptions, most recently ended first.
+func checkHistory(t *testing.T, c *Chart, id string, res map[string][]map[string]any) {
+	ph, err := c.ProblemHistory(operator(), id)
+	if err != nil {
+		t.Fatalf("ProblemHistory: %v", err)
+	}
+	want := map[string]bool{}
+	for _, r := range res["Condition"] {
+		switch firstCode(r, "clinicalStatus") {
+		case "inactive", "remission", "resolved":
+			want[fhir.IDOf(r)] = true
+		}
+	}
+	if diff := cmp.Diff(sortedKeys(want), ids(ph.Inactive, func(p Problem) string { return p.ID })); diff != "" {
+		t.Errorf("inactive problems (-bundle +history):\n%s", diff)
+	}
+	for i, p := range ph.Inactive {
+		if r := findByID(res["Condition"], p.ID); p.Abatement.Text != fhir.Str(r["abatementDateTime"]) {
+			t.Errorf("problem %s: abatement %q, want %q", p.ID, p.Abatement.Text, fhir.Str(r["abatementDateTime"]))
+		}
+		if i > 0 && after(p.Abatement, ph.Inactive[i-1].Abatement) {
+			t.Errorf("problem %s resolved on %s after %s, listed before it", ph.Inactive[i-1].ID, ph.Inactive[i-1].Abatement.Text, p.Abatement.Text)
+		}
+	}
+	if ph.EnteredInError != 0 {
+		t.Errorf("%d problems entered in error; Synthea records none", ph.EnteredInError)
+	}
+
+	mh, err := c.MedicationHistory(operator(), id)
+	if err != nil {
+		t.Fatalf("MedicationHistory: %v", err)
+	}
+	wantMeds := map[string]bool{}
+	for _, r := range res["MedicationRequest"] {
+		switch fhir.Str(r["status"]) {
+		case "stopped", "completed", "cancelled":
+			wantMeds[fhir.IDOf(r)] = true
+		}
+	}
+	if diff := cmp.Diff(sortedKeys(wantMeds), ids(mh.Inactive, func(m Medication) string { return m.ID })); diff != "" {
+		t.Errorf("inactive medications (-bundle +history):\n%s", diff)
+	}
+	t.Logf("%d inactive problems, %d inactive medications", len(ph.Inactive), len(mh.Inactive))
+	for _, m := range mh.Inactive {
+		if mr := findByID(res["MedicationRequest"], m.ID); m.Name == "" || fhir.Obj(mr["medicationReference"]) != nil && len(m.RxNorm) == 0 {
+			t.Errorf("medication %s: name %q, RxNorm %v", m.ID, m.Name, m.RxNorm)
+		}
 	}
 }
 

@@ -502,7 +502,10 @@ func (s *Service) Verify(ctx context.Context, provenanceID string) error {
 	if err != nil {
 		return err
 	}
-	if cur.Version != version {
+	// Later versions may differ from the signed one by the withhold label
+	// alone (repo/signed.go allows nothing else but a status change, which
+	// SignedContentKept does not accept).
+	if cur.Version != version && !repo.SignedContentKept(rec.JSON, cur.JSON) {
 		return errs.E(op, errs.Conflict, fmt.Sprintf("The signed note was changed after signing (version %d, signed %d)", cur.Version, version))
 	}
 	return nil

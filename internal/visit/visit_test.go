@@ -13,6 +13,7 @@ import (
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/fhirapi"
+	"github.com/openchart/openchart/internal/repo"
 	"github.com/openchart/openchart/internal/visit"
 )
 
@@ -251,6 +252,23 @@ func wholeVisit(t *testing.T, e *env) {
 	}
 	if err := e.svc.Verify(ctx, signed.Provenance); err != nil {
 		t.Errorf("Verify after the addendum: %v", err)
+	}
+
+	// Withholding the note from the patient and releasing it again add
+	// versions that change only the label: the signature still verifies.
+	if _, err := e.app.Repo.Withhold(e.op, "Composition", signed.Composition[len("Composition/"):], version,
+		repo.Withholding{Exception: "preventing-harm", Reason: "To be discussed at the follow-up visit."}); err != nil {
+		t.Fatalf("Withhold: %v", err)
+	}
+	if err := e.svc.Verify(ctx, signed.Provenance); err != nil {
+		t.Errorf("Verify of the withheld note: %v", err)
+	}
+	_, withheld := e.read(signed.Composition)
+	if _, err := e.app.Repo.Release(e.op, "Composition", signed.Composition[len("Composition/"):], withheld); err != nil {
+		t.Fatalf("Release: %v", err)
+	}
+	if err := e.svc.Verify(ctx, signed.Provenance); err != nil {
+		t.Errorf("Verify of the released note: %v", err)
 	}
 
 	docs, err := e.svc.Documents(ctx, enc)

@@ -1,9 +1,6 @@
 package web
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -99,7 +96,6 @@ func (s *server) withReleases(load chartLoader, types ...string) chartLoader {
 		if v.Release == nil {
 			v.Release = &releaseView{}
 		}
-		s.recheckSignatures(r.Context(), v)
 		if st := stateOf(r); st.session != nil {
 			v.Release.CSRF = st.session.CSRF
 		}
@@ -326,63 +322,4 @@ func (s *server) releaseSubmit(w http.ResponseWriter, r *http.Request) error {
 	s.flash(w, "Released to the patient portal: "+f.Title+".")
 	http.Redirect(w, r, back, http.StatusSeeOther)
 	return nil
-}
-
-// recheckSignatures looks again at the notes whose signature did not
-// verify. The visit service's check (visit.Service.Verify) refuses any
-// version after the signed one, but withholding and releasing a signed
-// note adds versions that change nothing but the withhold label (the
-// Repository allows nothing else: repo/signed.go). A note whose signed
-// version still matches its digest, and whose current version keeps that
-// version's content, is shown as verified.
-func (s *server) recheckSignatures(ctx context.Context, v *chartView) {
-	for i := range v.Notes {
-		n := &v.Notes[i]
-		if n.Signature != "invalid" {
-			continue
-		}
-		provs, err := s.searchAll(ctx, "Provenance", url.Values{"target": {"Composition/" + n.ID}})
-		if err != nil {
-			continue
-		}
-		for _, rec := range provs {
-			var p struct {
-				Target    []reference `json:"target"`
-				Signature []struct {
-					Data string `json:"data"`
-				} `json:"signature"`
-			}
-			if json.Unmarshal(rec.JSON, &p) != nil || len(p.Signature) == 0 {
-				continue
-			}
-			for _, t := range p.Target {
-				vs, ok := strings.CutPrefix(t.Reference, "Composition/"+n.ID+"/_history/")
-				version, err := strconv.ParseInt(vs, 10, 64)
-				if !ok || err != nil {
-					continue
-				}
-				if s.signedKept(ctx, n.ID, version, p.Signature[0].Data) {
-					n.Signature, n.SignatureNote = "verified", ""
-				}
-			}
-		}
-	}
-}
-
-// signedKept reports whether version of Composition/id hashes to digest
-// and its current version keeps its content.
-func (s *server) signedKept(ctx context.Context, id string, version int64, digest string) bool {
-	signed, err := s.cfg.Repo.VRead(ctx, "Composition", id, version)
-	if err != nil {
-		return false
-	}
-	sum := sha256.Sum256(signed.JSON)
-	if base64.StdEncoding.EncodeToString(sum[:]) != digest {
-		return false
-	}
-	cur, err := s.cfg.Repo.Read(ctx, "Composition", id)
-	if err != nil || cur.Version == version {
-		return false
-	}
-	return repo.SignedContentKept(signed.JSON, cur.JSON)
 }

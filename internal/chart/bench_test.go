@@ -79,3 +79,64 @@ func cpuTime() time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// BenchmarkHistory measures ProblemHistory and MedicationHistory of the
+// largest Synthea patient on each store: the extra reads of the problems
+// and medications pages (docs/PERFORMANCE.md):
+//
+//	go test ./internal/chart -bench History -run '^$' -benchtime 50x
+func BenchmarkHistory(b *testing.B) {
+	for _, name := range storeConfigs() {
+		b.Run(name, func(b *testing.B) {
+			a := openStack(b, name)
+			loadSynthea(b, a, []string{largestPatient})
+			c := newChart(b, a, syntheaNow)
+			ctx := operator()
+			views := []struct {
+				name string
+				run  func() (int, error)
+			}{
+				{"problems", func() (int, error) {
+					h, err := c.ProblemHistory(ctx, largestPatient)
+					if err != nil {
+						return 0, err
+					}
+					return len(h.Inactive), nil
+				}},
+				{"medications", func() (int, error) {
+					h, err := c.MedicationHistory(ctx, largestPatient)
+					if err != nil {
+						return 0, err
+					}
+					return len(h.Inactive), nil
+				}},
+			}
+			lat := make([][]time.Duration, len(views))
+			measure := func(j int) time.Duration {
+				start := time.Now()
+				n, err := views[j].run()
+				if err != nil || n == 0 {
+					b.Fatalf("%s: %d items, %v", views[j].name, n, err)
+				}
+				return time.Since(start)
+			}
+			for j := range views {
+				measure(j)
+			}
+			cpu0 := cpuTime()
+			b.ResetTimer()
+			for range b.N {
+				for j := range views {
+					lat[j] = append(lat[j], measure(j))
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(ms(cpuTime()-cpu0)/float64(b.N*len(views)), "cpu-ms/view")
+			for j, v := range views {
+				l := lat[j]
+				slices.Sort(l)
+				b.ReportMetric(ms(l[len(l)/2]), "p50-ms-"+v.name)
+			}
+		})
+	}
+}

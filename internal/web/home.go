@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/auth"
@@ -213,43 +215,83 @@ func (m orgNameMap) name(ref string) string {
 // memberships: its name, else its reference.
 func (p page) OrgName(ref string) string { return orgNameMap(p.OrgNames).name(ref) }
 
+// orgNameTTL is how long an organization's name is kept before it is read
+// again: names rarely change, and the header shows them on every page.
+const orgNameTTL = 5 * time.Minute
+
+// orgNameCache keeps the names the header shows, so that a page costs no
+// search (and no audit entry) for names read in the last orgNameTTL.
+type orgNameCache struct {
+	mu      sync.Mutex
+	entries map[string]orgNameEntry // by reference
+}
+
+type orgNameEntry struct {
+	name string // "" when the organization has no name or is gone
+	at   time.Time
+}
+
 // orgNames reads the names of the organizations the user is a member of,
-// in one search. The user is a member of each, so the read runs as
-// OpenChart (a System principal naming the user): a role that may not
-// read Organizations still sees the names of its own. A failure is
-// logged and leaves the references shown.
+// from the cache or in one search for those missing or stale. The user is
+// a member of each, so the read runs as OpenChart (a System principal
+// naming the user): a role that may not read Organizations still sees the
+// names of its own. A failure is logged and leaves the references shown.
 func (s *server) orgNames(ctx context.Context, u *auth.User) orgNameMap {
 	if u == nil || len(u.Memberships) == 0 || s.cfg.Search == nil {
 		return nil
 	}
+	now := time.Now()
+	out := orgNameMap{}
 	var ids []string
+	s.orgs.mu.Lock()
 	for _, m := range u.Memberships {
-		if id, ok := strings.CutPrefix(m.Organization, "Organization/"); ok && validID(id) && !slices.Contains(ids, id) {
-			ids = append(ids, id)
+		id, ok := strings.CutPrefix(m.Organization, "Organization/")
+		if !ok || !validID(id) || slices.Contains(ids, id) {
+			continue
 		}
+		if e, hit := s.orgs.entries[m.Organization]; hit && now.Sub(e.at) < orgNameTTL {
+			if e.name != "" {
+				out[m.Organization] = e.name
+			}
+			continue
+		}
+		ids = append(ids, id)
 	}
+	s.orgs.mu.Unlock()
 	if len(ids) == 0 {
-		return nil
+		return out
 	}
 	c, err := s.cfg.Search.Compile("Organization", url.Values{"_id": {strings.Join(ids, ",")}}, true)
 	if err == nil {
 		sys := access.With(ctx, &access.Principal{Kind: access.System, Username: "organization names for " + u.Username})
 		var res *store.Result
 		if res, err = s.cfg.Repo.Search(sys, c.Query); err == nil {
-			out := orgNameMap{}
+			found := map[string]string{}
 			for _, rec := range res.Records {
 				var o struct {
 					Name string `json:"name"`
 				}
-				if rec.Type == "Organization" && !rec.Deleted && json.Unmarshal(rec.JSON, &o) == nil && strings.TrimSpace(o.Name) != "" {
-					out["Organization/"+rec.ID] = strings.TrimSpace(o.Name)
+				if rec.Type == "Organization" && !rec.Deleted && json.Unmarshal(rec.JSON, &o) == nil {
+					found["Organization/"+rec.ID] = strings.TrimSpace(o.Name)
 				}
 			}
+			s.orgs.mu.Lock()
+			if s.orgs.entries == nil {
+				s.orgs.entries = map[string]orgNameEntry{}
+			}
+			for _, id := range ids {
+				ref := "Organization/" + id
+				s.orgs.entries[ref] = orgNameEntry{name: found[ref], at: now}
+				if found[ref] != "" {
+					out[ref] = found[ref]
+				}
+			}
+			s.orgs.mu.Unlock()
 			return out
 		}
 	}
 	s.log.Warn("web: organization names", "user", u.Username, "err", err)
-	return nil
+	return out
 }
 
 // breakGlassRoles may declare an emergency access.

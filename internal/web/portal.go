@@ -37,6 +37,7 @@ func (s *server) portalRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /portal/messages", s.portal(s.portalSend))
 	mux.Handle("GET /portal/messages/{id}", s.portal(s.portalThread))
 	mux.Handle("POST /portal/messages/{id}/reply", s.portal(s.portalReply))
+	mux.Handle("GET /portal/messages/{id}/attachments/{msg}/{n}", s.portal(s.portalAttachment))
 	mux.Handle("GET /portal/appointments", s.portal(s.portalAppointments))
 	mux.Handle("POST /portal/appointments", s.portal(s.portalBook))
 	mux.Handle("POST /portal/appointments/{id}/cancel", s.portal(s.portalCancel))

@@ -172,6 +172,24 @@ func (s *server) portalThreadOf(r *http.Request) (*inbox.Thread, error) {
 	return t, nil
 }
 
+// portalAttachment downloads a file sent with a message of one of the
+// patient's threads (the same checks as the thread page).
+func (s *server) portalAttachment(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Inbox == nil {
+		return notFound
+	}
+	t, err := s.portalThreadOf(r)
+	if err != nil {
+		return err
+	}
+	a, ok := threadAttachment(t, r.PathValue("msg"), r.PathValue("n"))
+	if !ok {
+		return notFound
+	}
+	serveAttachment(w, a)
+	return nil
+}
+
 type portalThreadView struct {
 	Thread   *inbox.Thread
 	Messages []portalMessage

@@ -231,10 +231,26 @@ func testPortal(t *testing.T, o envOptions) {
 	wantStatus(t, r, http.StatusBadRequest)
 	wantBody(t, r, `id="attachment-error"`)
 	r = p.get("/portal/messages/" + thread)
-	wantBody(t, r, "Attachment: meter.png (image/png)")
+	wantBody(t, r, "Download meter.png</a> (image/png)")
 	if strings.Contains(r.body, "Not a PDF") {
 		t.Error("a refused message was stored")
 	}
+	// The patient downloads the file as it was sent; other indexes and
+	// messages are the 404 page.
+	link := regexp.MustCompile(`href="(/portal/messages/[^"]+/attachments/([^"/]+)/0)"`).FindStringSubmatch(r.body)
+	if link == nil {
+		t.Fatalf("no download link:\n%s", r.body)
+	}
+	r = p.get(link[1])
+	wantStatus(t, r, http.StatusOK)
+	if r.body != string(png) || r.header.Get("Content-Type") != "image/png" ||
+		!strings.Contains(r.header.Get("Content-Disposition"), `attachment; filename=meter.png`) ||
+		r.header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("download: %d bytes, headers %v", len(r.body), r.header)
+	}
+	wantStatus(t, p.get(strings.TrimSuffix(link[1], "/0")+"/1"), http.StatusNotFound)
+	wantStatus(t, p.get("/portal/messages/"+thread+"/attachments/nosuch/0"), http.StatusNotFound)
+	wantStatus(t, p.get("/portal/messages/nosuch/attachments/"+link[2]+"/0"), http.StatusNotFound)
 
 	// Appointments: book the first free slot.
 	r = p.get("/portal/appointments")

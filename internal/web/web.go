@@ -97,6 +97,8 @@ type server struct {
 	pages map[string]*pageTemplate
 	// wrongLogin is the sign-in page's answer to a refused attempt.
 	wrongLogin string
+	// orgs caches the organization names the header shows.
+	orgs orgNameCache
 }
 
 // New builds the web front door, to be mounted at "/".

@@ -147,6 +147,7 @@ func (s *Store) inTx(ctx context.Context, fn func(store.Tx) error) error {
 	if err := t.wtx.Commit(); err != nil {
 		return errs.E("commit", mapErr(err), err)
 	}
+	t.s.ck.committed()
 	t.s.auto.Wrote(t.written)
 	return nil
 }

@@ -1,0 +1,63 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/openchart/openchart/internal/store"
+	"github.com/openchart/openchart/internal/store/sqlite"
+)
+
+// TestBackgroundCheckpoint: committed pages reach the database file while
+// the store is open, though far fewer than SQLite's automatic checkpoint
+// threshold (1,000 pages) were written, and the WAL is not what holds them.
+func TestBackgroundCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := sqlite.Open(ctx, dir, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	size := func(name string) int64 {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			return 0
+		}
+		return fi.Size()
+	}
+	time.Sleep(300 * time.Millisecond) // the checkpoint after the migrations
+	before := size(sqlite.FileName)
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		var ws []store.Write
+		for i := 0; i < 300; i++ {
+			id := fmt.Sprintf("c%d", i)
+			ws = append(ws, store.Write{Record: store.Record{Type: "Patient", ID: id, Version: 1, Method: store.MethodCreate,
+				LastUpdated: tx.Now(), JSON: []byte(fmt.Sprintf(`{"resourceType":"Patient","id":%q,"text":%q}`, id, fmt.Sprint(make([]byte, 300))))},
+				Index: store.Index{Tokens: []store.Token{{Param: "gender", Code: "female"}}}})
+		}
+		return tx.Put(ctx, ws)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wal := size(sqlite.FileName + "-wal")
+	if wal == 0 {
+		t.Fatal("no WAL after a commit")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for size(sqlite.FileName) < before+100_000 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file stayed at %d bytes (%d before the commit, WAL %d): no checkpoint", size(sqlite.FileName), before, wal)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	rec, err := s.Read(ctx, "Patient", "c299")
+	if err != nil || rec.Version != 1 {
+		t.Fatalf("read after the checkpoint: %+v, %v", rec, err)
+	}
+}

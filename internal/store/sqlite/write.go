@@ -65,7 +65,7 @@ func multiRowInsert(in indexInsert, n int) string {
 // writeStmts are prepared once on the single writer connection; a
 // transaction on that connection reuses them without re-preparing.
 type writeStmts struct {
-	current, insertRes, updateRes, insertVer *sql.Stmt
+	insertRes, updateRes, insertVer *sql.Stmt
 	// index[t][k] inserts 1<<k rows into indexInserts[t].table.
 	index   [len(indexInserts)][maxRowsLog2 + 1]*sql.Stmt
 	deletes []*sql.Stmt
@@ -81,7 +81,6 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		st, err = db.PrepareContext(ctx, q)
 		return st
 	}
-	w.current = p("SELECT rkey, version FROM resources WHERE type = ?1 AND id = ?2")
 	w.insertRes = p("INSERT INTO resources (type, id, version, last_updated, deleted) VALUES (?1, ?2, ?3, ?4, ?5)")
 	w.updateRes = p("UPDATE resources SET version = ?2, last_updated = ?3, deleted = ?4 WHERE rkey = ?1")
 	w.insertVer = p("INSERT INTO versions (rkey, version, type, id, last_updated, deleted, method, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
@@ -100,7 +99,7 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (w *writeStmts) close() {
-	all := append([]*sql.Stmt{w.current, w.insertRes, w.updateRes, w.insertVer}, w.deletes...)
+	all := append([]*sql.Stmt{w.insertRes, w.updateRes, w.insertVer}, w.deletes...)
 	for t := range w.index {
 		all = append(all, w.index[t][:]...)
 	}
@@ -298,16 +297,17 @@ func (t *tx) Put(ctx context.Context, writes []store.Write) error {
 	for i := range writes {
 		last[store.Ref{Type: writes[i].Type, ID: writes[i].ID}] = i
 	}
+	curr, err := t.currents(ctx, last)
+	if err != nil {
+		return errs.E("put", mapErr(err), err)
+	}
 	var flat []flatRows
 	for i := range writes {
 		w := &writes[i]
 		op := "put " + w.Type + "/" + w.ID
-		var rkey, cur int64
-		err := st(stmt.current).QueryRowContext(ctx, w.Type, w.ID).Scan(&rkey, &cur)
-		exists := err == nil
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return errs.E(op, mapErr(err), err)
-		}
+		ref := store.Ref{Type: w.Type, ID: w.ID}
+		c, exists := curr[ref]
+		rkey, cur := c.rkey, c.version
 		if w.Version != cur+1 {
 			err := fmt.Errorf("version %d does not follow current version %d", w.Version, cur)
 			if t.read {
@@ -341,7 +341,8 @@ func (t *tx) Put(ctx context.Context, writes []store.Write) error {
 		if _, err := st(stmt.insertVer).ExecContext(ctx, rkey, w.Version, w.Type, w.ID, lu, w.Deleted, int(w.Method), body); err != nil {
 			return errs.E(op, mapErr(err), err)
 		}
-		if !w.Deleted && last[store.Ref{Type: w.Type, ID: w.ID}] == i {
+		curr[ref] = current{rkey, w.Version}
+		if !w.Deleted && last[ref] == i {
 			flat = append(flat, flatRows{rkey, w.Type, sqlgen.Flatten(&w.Index)})
 		}
 	}
@@ -349,6 +350,54 @@ func (t *tx) Put(ctx context.Context, writes []store.Write) error {
 		return errs.E("put", mapErr(err), err)
 	}
 	return nil
+}
+
+// current is a resource's row in resources: its key and current version.
+type current struct{ rkey, version int64 }
+
+// currents reads the resources rows of the resources written, readManyChunk
+// per statement; absent resources are not in the map.
+func (t *tx) currents(ctx context.Context, refs map[store.Ref]int) (map[store.Ref]current, error) {
+	out := make(map[store.Ref]current, len(refs))
+	all := make([]store.Ref, 0, len(refs))
+	for r := range refs {
+		all = append(all, r)
+	}
+	for len(all) > 0 {
+		chunk := all[:min(len(all), readManyChunk)]
+		all = all[len(chunk):]
+		var b strings.Builder
+		b.WriteString("SELECT type, id, rkey, version FROM resources WHERE (type, id) IN (VALUES ")
+		args := make([]any, 0, 2*len(chunk))
+		for i, r := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?)")
+			args = append(args, r.Type, r.ID)
+		}
+		b.WriteByte(')')
+		rows, err := t.wtx.QueryContext(ctx, b.String(), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var r store.Ref
+			var c current
+			if err := rows.Scan(&r.Type, &r.ID, &c.rkey, &c.version); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[r] = c
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // flatRows are the index rows of one resource.

@@ -45,6 +45,12 @@ type Options struct {
 	// processed at once (default DefaultMaxBundleBytes, at least MaxBody).
 	// See inflight.go.
 	MaxBundleBytes int64
+	// MaxEverything bounds how many $everything operations run at once
+	// (default twice the number of CPUs); more wait their turn. Each one
+	// holds a patient's whole record as it builds its Bundle, so many at
+	// once set the server's peak memory: 32 at once on the 1,000-patient
+	// benchmark set took the embedded server to 361 MB (docs/PERFORMANCE.md).
+	MaxEverything int
 	// Authenticate finds who makes a request (a bearer token, a session).
 	// It returns nil and no error for a request without credentials, and
 	// an error for credentials that are invalid or expired: the request is
@@ -63,6 +69,7 @@ type handler struct {
 	log     *slog.Logger
 	bundles chan struct{} // one token per Bundle being processed
 	bytes   *bundleBytes  // the Bundle bytes in flight
+	heavy   chan struct{} // one token per $everything operation running
 }
 
 // New returns the HTTP handler of the FHIR API. Mount it for both the base
@@ -89,8 +96,20 @@ func New(api *fhirapi.API, opts Options) http.Handler {
 	if opts.MaxBundles <= 0 {
 		opts.MaxBundles = 2 * runtime.GOMAXPROCS(0)
 	}
+	if opts.MaxEverything <= 0 {
+		opts.MaxEverything = 2 * runtime.GOMAXPROCS(0)
+	}
 	return &handler{api: api, opts: opts, log: log, bundles: make(chan struct{}, opts.MaxBundles),
-		bytes: newBundleBytes(opts.MaxBundleBytes, opts.MaxBody)}
+		bytes: newBundleBytes(opts.MaxBundleBytes, opts.MaxBody), heavy: make(chan struct{}, opts.MaxEverything)}
+}
+
+// isEverything reports whether r asks for $everything (of one patient or
+// of all of a type), by GET or POST.
+func isEverything(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost && r.Method != http.MethodHead {
+		return false
+	}
+	return strings.HasSuffix(strings.TrimSuffix(r.URL.Path, "/"), "/$everything")
 }
 
 // isBundlePost reports whether r posts a batch or transaction Bundle: a
@@ -118,6 +137,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		select {
 		case h.bundles <- struct{}{}:
 			defer func() { <-h.bundles }()
+		case <-r.Context().Done():
+			return // the client went away while waiting
+		}
+	}
+	if isEverything(r) {
+		select {
+		case h.heavy <- struct{}{}:
+			defer func() { <-h.heavy }()
 		case <-r.Context().Done():
 			return // the client went away while waiting
 		}

@@ -95,6 +95,11 @@ func searchCases() []searchCase {
 		{"token |code no system", patient, where(tok("active", "", "true")), []string{"Patient/p1"}},
 		{"token system|", obsType, where(tok("code", snomed, "")), []string{"Observation/ob4"}},
 		{"token :not", obsType, where(op(tok("code", loinc, "8480-6"), store.OpNot)), []string{"Observation/ob2"}},
+		// A match then negations (the access policy's hidden labels have
+		// this form): counted from the match's index rows.
+		{"token then :not", obsType, where(anyTok("code", "8480-6"), op(tok("code", snomed, "271649006"), store.OpNot)), []string{"Observation/ob1", "Observation/ob3"}},
+		{"token then two :not", obsType, where(anyTok("code", "8480-6"), op(tok("code", snomed, "271649006"), store.OpNot), op(tok("code", loinc, "8462-4"), store.OpNot)), []string{"Observation/ob1", "Observation/ob3"}},
+		{"token then :not or :not", obsType, append(where(anyTok("code", "8480-6")), or(op(tok("code", snomed, "271649006"), store.OpNot), op(tok("code", loinc, "8480-6"), store.OpNot))), []string{"Observation/ob1", "Observation/ob3"}},
 		{"token :not missing param", patient, where(op(anyTok("active", "true"), store.OpNot)), []string{"Patient/p2", "Patient/p3"}},
 		{"token :text", obsType, where(store.Predicate{Param: "code", Kind: store.KindToken, Op: store.OpText, Norm: "systolic"}), []string{"Observation/ob1", "Observation/ob3", "Observation/ob4"}},
 		{"token :in", obsType, where(store.Predicate{Param: "code", Kind: store.KindToken, Op: store.OpIn, Codes: []store.Token{diastolic, snomedSys}}), []string{"Observation/ob2", "Observation/ob4"}},

@@ -110,7 +110,7 @@ func (s *Store) Search(ctx context.Context, q *store.Query) (*store.Result, erro
 		return nil, errs.E("search", mapErr(err), err)
 	}
 	defer tx.Rollback()
-	return search(ctx, tx, q)
+	return search(ctx, cachedTx{tx: tx, c: s.reads}, q)
 }
 
 func search(ctx context.Context, qr querier, q *store.Query) (*store.Result, error) {

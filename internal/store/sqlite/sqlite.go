@@ -52,6 +52,8 @@ type Store struct {
 	aud  auditStmts // audit.go
 	auto *sqlgen.AutoAnalyze
 	ck   *checkpointer
+	// reads caches the reader pool's search statements (stmtcache.go).
+	reads *stmtCache
 
 	mu      sync.Mutex // guards lastNow
 	lastNow time.Time
@@ -117,6 +119,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	r.SetMaxIdleConns(opts.ReadConns)
 	r.SetConnMaxLifetime(0)
 	s.r = r
+	s.reads = newStmtCache(r)
 	ck, err := sql.Open("sqlite", dsn())
 	if err != nil {
 		s.Close()
@@ -167,6 +170,7 @@ func (s *Store) analyzeSample(ctx context.Context) error {
 	if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA analysis_limit = 0"); err == nil {
 		err = rerr
 	}
+	s.reads.reset() // plan the searches again with the new statistics
 	return err
 }
 
@@ -230,6 +234,9 @@ func (s *Store) Close() error {
 	}
 	s.stmt.close()
 	s.aud.close()
+	if s.reads != nil {
+		s.reads.reset()
+	}
 	var err error
 	if s.r != nil {
 		err = s.r.Close()
@@ -338,5 +345,6 @@ func (s *Store) Analyze(ctx context.Context) error {
 	if _, err := s.w.ExecContext(ctx, "ANALYZE"); err != nil {
 		return errs.E("analyze", mapErr(err), err)
 	}
+	s.reads.reset() // plan the searches again with the new statistics
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/audit"
 	"github.com/openchart/openchart/internal/errs"
+	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/repo"
 	"github.com/openchart/openchart/internal/store"
 )
@@ -200,19 +201,10 @@ func (s *Service) audit(ctx context.Context, tx store.Tx, d *outboxDoc, outcome 
 	e := &audit.Entry{Recorded: tx.Now(), Action: audit.ActionOf(audit.InteractionExport), Interaction: audit.InteractionExport,
 		Outcome: outcome, OutcomeDesc: desc, Agent: audit.AgentOf(access.From(ctx)),
 		Entities: []audit.Entity{{Type: audit.UserEntity, ID: d.User}}, Patients: audit.SortPatients([]string{d.Patient})}
-	if typ, id, ok := cutRef(d.Ref); ok {
+	if typ, id, _, ok := fhir.SplitReference(d.Ref); ok {
 		e.Entities = append(e.Entities, audit.Entity{Type: typ, ID: id})
 	}
 	return tx.AppendAudit(ctx, []*audit.Entry{e})
-}
-
-func cutRef(ref string) (typ, id string, ok bool) {
-	for i := 0; i < len(ref); i++ {
-		if ref[i] == '/' {
-			return ref[:i], ref[i+1:], i > 0 && i < len(ref)-1
-		}
-	}
-	return "", "", false
 }
 
 func clip(s string, n int) string {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/inbox"
 )
 
@@ -22,6 +23,24 @@ var attachmentTypes = map[string]string{
 	"image/jpeg":      ".jpg",
 	"image/png":       ".png",
 	"application/pdf": ".pdf",
+}
+
+// threadOf reads the thread named by the path's {id} with the user's
+// principal: a malformed id, or a thread that does not exist or that the
+// user may not see, is the 404 page.
+func (s *server) threadOf(r *http.Request) (*inbox.Thread, error) {
+	id := r.PathValue("id")
+	if !validID(id) {
+		return nil, notFound
+	}
+	t, err := s.cfg.Inbox.Thread(r.Context(), id)
+	if err != nil {
+		if k := errs.KindOf(err); k == errs.NotFound || k == errs.Permission || k == errs.Invalid || k == errs.Gone {
+			return nil, notFound
+		}
+		return nil, err
+	}
+	return t, nil
 }
 
 // threadAttachment finds attachment index (decimal, from 0) of the message

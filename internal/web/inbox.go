@@ -164,15 +164,8 @@ func (s *server) inboxRenderThread(w http.ResponseWriter, r *http.Request, statu
 // policy decides; a thread the user may not see, a message outside the
 // thread and an index out of range all answer 404.
 func (s *server) inboxAttachment(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	if !validID(id) {
-		return notFound
-	}
-	t, err := s.cfg.Inbox.Thread(r.Context(), id)
+	t, err := s.threadOf(r)
 	if err != nil {
-		if k := errs.KindOf(err); k == errs.NotFound || k == errs.Permission || k == errs.Invalid || k == errs.Gone {
-			return notFound
-		}
 		return err
 	}
 	a, ok := threadAttachment(t, r.PathValue("msg"), r.PathValue("n"))

@@ -155,15 +155,8 @@ func (s *server) portalSend(w http.ResponseWriter, r *http.Request) error {
 // thread reads a thread of the patient acted for.
 func (s *server) portalThreadOf(r *http.Request) (*inbox.Thread, error) {
 	pc := portalOf(r)
-	id := r.PathValue("id")
-	if !validID(id) {
-		return nil, notFound
-	}
-	t, err := s.cfg.Inbox.Thread(r.Context(), id)
+	t, err := s.threadOf(r)
 	if err != nil {
-		if k := errs.KindOf(err); k == errs.NotFound || k == errs.Permission || k == errs.Invalid || k == errs.Gone {
-			return nil, notFound
-		}
 		return nil, err
 	}
 	if t.Patient != pc.Ref {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/openchart/openchart/internal/access"
+	"github.com/openchart/openchart/internal/audit"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -124,6 +125,12 @@ func openStore(ctx context.Context, cfg Config) (store.Store, error) {
 type analyzedStore struct {
 	store.Store
 	raw store.Store
+}
+
+// CommitAudit passes the audit group commit on to the wrapped store (see
+// store.AuditCommitter).
+func (s *analyzedStore) CommitAudit(ctx context.Context, entries []*audit.Entry) error {
+	return store.CommitAudit(ctx, s.Store, entries)
 }
 
 type analyzer interface {

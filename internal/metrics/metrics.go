@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/openchart/openchart/internal/audit"
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/store"
 )
@@ -93,4 +94,15 @@ func (t *timedStore) Search(ctx context.Context, q *store.Query) (r *store.Resul
 func (t *timedStore) InTx(ctx context.Context, fn func(store.Tx) error) (err error) {
 	defer t.observe("transaction", time.Now(), err)
 	return t.Store.InTx(ctx, fn)
+}
+
+// CommitAudit times the audit group commit of the store it wraps (op
+// "audit commit"), or its InTx when that store commits audit entries no
+// other way.
+func (t *timedStore) CommitAudit(ctx context.Context, entries []*audit.Entry) (err error) {
+	if _, ok := t.Store.(store.AuditCommitter); !ok {
+		return store.CommitAuditInTx(ctx, t, entries) // timed as a transaction
+	}
+	defer t.observe("audit commit", time.Now(), err)
+	return store.CommitAudit(ctx, t.Store, entries)
 }

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -124,4 +125,46 @@ func TestAppenderLoneRead(t *testing.T) {
 		t.Errorf("an entry queued while a read was under way committed after %s, before gatherWait %s", took, gatherWait)
 	}
 	a.settle(pending)
+}
+
+// committerStore commits audit batches on its own (store.AuditCommitter);
+// its InTx must not be used for them.
+type committerStore struct {
+	batchStore
+	fail   error
+	inTxes int
+}
+
+func (s *committerStore) InTx(ctx context.Context, fn func(store.Tx) error) error {
+	s.mu.Lock()
+	s.inTxes++
+	s.mu.Unlock()
+	return s.batchStore.InTx(ctx, fn)
+}
+
+func (s *committerStore) CommitAudit(ctx context.Context, es []*audit.Entry) error {
+	if s.fail != nil {
+		return s.fail
+	}
+	s.mu.Lock()
+	s.batches = append(s.batches, len(es))
+	s.mu.Unlock()
+	return nil
+}
+
+// TestAppenderUsesCommitAudit: a store that commits audit entries on its
+// own gets every batch that way, and its error fails the interaction.
+func TestAppenderUsesCommitAudit(t *testing.T) {
+	st := &committerStore{}
+	a := newAppender(st)
+	if err := a.append([]*audit.Entry{{Interaction: audit.InteractionRead}, {Interaction: audit.InteractionSearch}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.sizes(); len(got) != 1 || got[0] != 2 || st.inTxes != 0 {
+		t.Fatalf("batches %v and %d InTx calls, want [2] and none", got, st.inTxes)
+	}
+	st.fail = errors.New("disk full")
+	if err := a.append([]*audit.Entry{{Interaction: audit.InteractionRead}}, nil); !errors.Is(err, st.fail) {
+		t.Fatalf("a failed commit returned %v", err)
+	}
 }

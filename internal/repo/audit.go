@@ -191,12 +191,10 @@ func (a *appender) run() {
 		for _, r := range batch {
 			all = append(all, r.entries...)
 		}
-		err := a.store.InTx(context.Background(), func(tx store.Tx) error {
-			for _, e := range all {
-				e.Recorded = tx.Now()
-			}
-			return tx.AppendAudit(context.Background(), all)
-		})
+		// A store that commits audit entries on its own does it in fewer
+		// round trips (PostgreSQL: two instead of four); the others run
+		// InTx with Tx.AppendAudit.
+		err := store.CommitAudit(context.Background(), a.store, all)
 		for _, r := range batch {
 			r.done <- err
 		}

@@ -25,9 +25,25 @@ func (t *tx) AppendAudit(ctx context.Context, entries []*audit.Entry) error {
 	var prev []byte
 	// Under read committed a row lock that had to wait returns the row as
 	// the other transaction committed it, so seq and hash are current.
-	if err := t.tx.QueryRow(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE").Scan(&seq, &prev); err != nil {
+	if err := t.tx.QueryRow(ctx, headForUpdate).Scan(&seq, &prev); err != nil {
 		return errs.E("append audit", mapErr(err), err)
 	}
+	b := &pgx.Batch{}
+	queueAudit(b, entries, seq, prev)
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return errs.E("append audit", mapErr(err), err)
+	}
+	return nil
+}
+
+// headForUpdate reads the chain head and locks it until the transaction
+// ends: every append, from any node sharing the database, takes it.
+const headForUpdate = "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"
+
+// queueAudit numbers and chains entries after the head (seq, prev), which
+// the caller holds locked, and queues on b the statements that insert them
+// and move the head: the entries' rows, their patient rows, the new head.
+func queueAudit(b *pgx.Batch, entries []*audit.Entry, seq int64, prev []byte) {
 	n := len(entries)
 	seqs, recs, outs := make([]int64, n), make([]int64, n), make([]int32, n)
 	acts, ints, users, uids, fus := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -46,7 +62,6 @@ func (t *tx) AppendAudit(ctx context.Context, entries []*audit.Entry) error {
 		}
 		prev = hash
 	}
-	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO `+sqlgen.AuditLogTable+`
 		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::text[], $8::text[], $9::bytea[], $10::bytea[], $11::bytea[])`,
 		seqs, recs, acts, ints, outs, users, uids, fus, prevs, hashes, datas)
@@ -54,10 +69,6 @@ func (t *tx) AppendAudit(ctx context.Context, entries []*audit.Entry) error {
 		b.Queue(`INSERT INTO `+sqlgen.AuditPatientTable+` SELECT * FROM unnest($1::text[], $2::bigint[])`, pats, patSeqs)
 	}
 	b.Queue("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", seq, prev)
-	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
-		return errs.E("append audit", mapErr(err), err)
-	}
-	return nil
 }
 
 // AuditRange runs a report query.

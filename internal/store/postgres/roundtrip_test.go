@@ -1,0 +1,89 @@
+package postgres
+
+import (
+	"context"
+	"net"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/openchart/openchart/internal/audit"
+	"github.com/openchart/openchart/internal/store"
+	"github.com/openchart/openchart/internal/store/pgtest"
+)
+
+// countingConn counts the messages a client sends: each write of pgconn is
+// one batch of protocol messages, and the client waits for the answer
+// before it writes again, so writes are round trips.
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(b)
+}
+
+// TestAuditRoundTrips counts the round trips of an audit batch: two with
+// CommitAudit, four with InTx and Tx.AppendAudit (BEGIN; the head; the
+// inserts and the head update; COMMIT).
+func TestAuditRoundTrips(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	s, err := Open(ctx, url, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var writes atomic.Int64
+	cfg.MaxConns = 1
+	cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return countingConn{Conn: c, writes: &writes}, nil
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.pool.Close()
+	s.pool = pool
+
+	entries := func() []*audit.Entry {
+		return []*audit.Entry{
+			{Action: audit.Read, Interaction: audit.InteractionRead, Agent: audit.Agent{Kind: "system"}, Patients: []string{"p1"}},
+			{Action: audit.Read, Interaction: audit.InteractionSearch, Agent: audit.Agent{Kind: "system"}, Patients: []string{"p2"}},
+		}
+	}
+	count := func(name string, commit func() error) int64 {
+		if err := commit(); err != nil { // the connection's statement cache fills
+			t.Fatal(err)
+		}
+		start := writes.Load()
+		if err := commit(); err != nil {
+			t.Fatal(err)
+		}
+		n := writes.Load() - start
+		t.Logf("%s: %d round trips", name, n)
+		return n
+	}
+	if n := count("CommitAudit", func() error { return s.CommitAudit(ctx, entries()) }); n != 2 {
+		t.Errorf("CommitAudit took %d round trips, want 2", n)
+	}
+	if n := count("InTx", func() error { return store.CommitAuditInTx(ctx, s, entries()) }); n != 4 {
+		t.Errorf("InTx with AppendAudit took %d round trips, want 4", n)
+	}
+	v, err := audit.Verify(ctx, s)
+	if err != nil || v.Broken != nil || v.Entries != 8 {
+		t.Fatalf("verify: %+v, %v", v, err)
+	}
+}

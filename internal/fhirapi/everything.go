@@ -1,6 +1,7 @@
 package fhirapi
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"net/http"
@@ -178,22 +179,25 @@ func (a *API) everythingRecords(ctx context.Context, req *Request, q *everything
 // everythingRefs reads, through the Repository, the resources of
 // everythingRefTypes that the records reference and that are not in seen
 // (which it updates): one search by _id per type. Dangling references and
-// resources the Repository does not show are left out.
+// resources the Repository does not show are left out. The references are
+// read from the stored bytes (fhir.EachReference), without parsing them.
 func (a *API) everythingRefs(ctx context.Context, base string, recs []*store.Record, seen map[string]bool) ([]*store.Record, error) {
 	ids := map[string][]store.Predicate{}
+	follow := func(ref []byte) {
+		if !everythingRefType(base, ref) {
+			return
+		}
+		typ, id, ok := localReference(base, string(ref))
+		if !ok || !everythingRefTypes[typ] || seen[typ+"/"+id] {
+			return
+		}
+		seen[typ+"/"+id] = true
+		ids[typ] = append(ids[typ], store.Predicate{Param: "_id", Kind: store.KindID, AnySystem: true, Code: id})
+	}
 	for _, rec := range recs {
-		res, err := fhir.Parse(rec.JSON, fhir.ParseOptions{})
-		if err != nil {
+		if err := fhir.EachReference(rec.JSON, follow); err != nil {
 			return nil, errs.E(errs.Internal, "everything", err)
 		}
-		walkReferences(res, func(ref string) {
-			typ, id, ok := localReference(base, ref)
-			if !ok || !everythingRefTypes[typ] || seen[typ+"/"+id] {
-				return
-			}
-			seen[typ+"/"+id] = true
-			ids[typ] = append(ids[typ], store.Predicate{Param: "_id", Kind: store.KindID, AnySystem: true, Code: id})
-		})
 	}
 	types := make([]string, 0, len(ids))
 	for t := range ids {
@@ -214,25 +218,16 @@ func (a *API) everythingRefs(ctx context.Context, base string, recs []*store.Rec
 	return out, nil
 }
 
-// walkReferences calls fn with every Reference.reference in a resource
-// (https://hl7.org/fhir/R4/references.html). Narrative is skipped.
-func walkReferences(v any, fn func(string)) {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, child := range x {
-			switch s, ok := child.(string); {
-			case k == "div":
-			case ok && k == "reference":
-				fn(s)
-			case !ok:
-				walkReferences(child, fn)
-			}
-		}
-	case []any:
-		for _, child := range x {
-			walkReferences(child, fn)
-		}
+// everythingRefType tells, without allocating, whether ref can be a local
+// reference to one of everythingRefTypes: what comes before its first "/"
+// (after base and "/", when ref starts with them) is one of them. Most
+// references of a record (to the Patient, its Encounters) stop here.
+func everythingRefType(base string, ref []byte) bool {
+	if base != "" && len(ref) > len(base) && ref[len(base)] == '/' && string(ref[:len(base)]) == base {
+		ref = ref[len(base)+1:]
 	}
+	i := bytes.IndexByte(ref, '/')
+	return i > 0 && everythingRefTypes[string(ref[:i])]
 }
 
 // localReference reads a literal reference to a resource on this server:

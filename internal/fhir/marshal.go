@@ -1,10 +1,12 @@
 package fhir
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -57,11 +59,25 @@ func AppendJSON(dst []byte, v any, indent string) []byte {
 // defined"), the order the Repository stores and serves. Properties the
 // layout does not know follow, by name.
 func MarshalResource(res map[string]any, l Layout) []byte {
-	e := encoder{layout: l}
-	e.buf = make([]byte, 0, 1024)
+	bp := scratch.Get().(*[]byte)
+	e := encoder{layout: l, buf: (*bp)[:0]}
 	e.value(res, 0, TypeOf(res))
-	return e.buf
+	out := bytes.Clone(e.buf)
+	if cap(e.buf) <= maxScratch {
+		*bp = e.buf
+		scratch.Put(bp)
+	}
+	return out
 }
+
+// scratch holds the buffers MarshalResource writes into before copying the
+// result at its exact size: a buffer grown by doubling would allocate about
+// twice the resource's size and keep the unused half with the stored bytes.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// maxScratch bounds the buffers kept for reuse (a resource with a large
+// attachment does not keep its buffer alive).
+const maxScratch = 256 << 10
 
 type encoder struct {
 	buf    []byte

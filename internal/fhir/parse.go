@@ -97,7 +97,7 @@ func (p *parser) value(depth int, inArray bool) (any, error) {
 	case c == '[':
 		return p.array(depth + 1)
 	case c == '"':
-		return p.str()
+		return p.strValue()
 	case c == 't':
 		return true, p.literal("true")
 	case c == 'f':
@@ -140,7 +140,7 @@ func (p *parser) object(depth int) (any, error) {
 			return nil, p.fail("expected a property name")
 		}
 		keyPos := p.pos
-		key, err := p.str()
+		key, err := p.key()
 		if err != nil {
 			return nil, err
 		}
@@ -153,7 +153,12 @@ func (p *parser) object(depth int) (any, error) {
 		}
 		p.pos++
 		p.skipSpace()
-		v, err := p.value(depth, false)
+		var v any
+		if p.pos < len(p.data) && p.data[p.pos] == '"' && uninterned(key) {
+			v, err = p.str()
+		} else {
+			v, err = p.value(depth, false)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -245,6 +250,53 @@ func (p *parser) number() (any, error) {
 		}
 	}
 	return json.Number(p.data[start:p.pos]), nil
+}
+
+// plain scans a string without escapes at p.pos (its opening quote) and
+// returns its bytes, moving past the closing quote; ok is false, and p.pos
+// unchanged, for a string with escapes or invalid content, which str
+// handles.
+func (p *parser) plain() (b []byte, ok bool) {
+	for i := p.pos + 1; i < len(p.data); i++ {
+		c := p.data[i]
+		if c == '"' {
+			b = p.data[p.pos+1 : i]
+			if !utf8.Valid(b) {
+				return nil, false
+			}
+			p.pos = i + 1
+			return b, true
+		}
+		if c == '\\' || c < 0x20 {
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// key parses a property name, taking short ones from the intern table.
+func (p *parser) key() (string, error) {
+	start := p.pos
+	if b, ok := p.plain(); ok {
+		if len(b) <= internMaxLen {
+			return intern(b).s, nil
+		}
+		p.pos = start
+	}
+	return p.str()
+}
+
+// strValue parses a string value, taking short ones from the intern table
+// already boxed.
+func (p *parser) strValue() (any, error) {
+	start := p.pos
+	if b, ok := p.plain(); ok {
+		if len(b) <= internMaxLen {
+			return intern(b).v, nil
+		}
+		p.pos = start
+	}
+	return p.str()
 }
 
 func (p *parser) str() (string, error) {

@@ -401,7 +401,10 @@ func (ix *Indexer) emit(out *store.Index, p *indexParam, v typed, sc *scratch) {
 // (https://hl7.org/fhir/R4/search.html#composite): a code with two codings
 // and one value gives two rows.
 func (ix *Indexer) emitComposite(out *store.Index, p *indexParam, base typed, sc *scratch) {
-	combos := [][]store.CompositePart{nil}
+	// The parts of each component; no combination without every one.
+	var small [4][]store.CompositePart
+	all := small[:0]
+	n := 1
 	for _, c := range p.comps {
 		vals, err := ix.values(&c.eval, base.node, base.typ, sc.comp[:0], sc)
 		sc.comp = vals[:0]
@@ -415,17 +418,20 @@ func (ix *Indexer) emitComposite(out *store.Index, p *indexParam, base typed, sc
 		if len(parts) == 0 {
 			return
 		}
-		next := make([][]store.CompositePart, 0, len(combos)*len(parts))
-		for _, prefix := range combos {
-			for _, part := range parts {
-				combo := make([]store.CompositePart, len(prefix), len(prefix)+1)
-				copy(combo, prefix)
-				next = append(next, append(combo, part))
-			}
-		}
-		combos = next
+		all = append(all, parts)
+		n *= len(parts)
 	}
-	for _, combo := range combos {
+	// Every combination, the last component varying fastest, all of them
+	// in one backing array.
+	k := len(all)
+	backing := make([]store.CompositePart, n*k)
+	for i := range n {
+		combo := backing[i*k : (i+1)*k : (i+1)*k]
+		r := i
+		for j := k - 1; j >= 0; j-- {
+			combo[j] = all[j][r%len(all[j])]
+			r /= len(all[j])
+		}
 		out.Composites = append(out.Composites, store.Composite{Param: p.code, Components: combo})
 	}
 }

@@ -18,6 +18,13 @@ func FHIRPathInvariants(m fhirpath.Model) InvariantFunc {
 		expr *fhirpath.Expression
 		err  error
 	}
+	// The options of an evaluation are taken from a pool: the resource
+	// variables change from call to call, the rest does not, and a fresh
+	// options value and variables map per invariant were among the
+	// validator's most frequent allocations. Evaluate keeps neither.
+	pool := sync.Pool{New: func() any {
+		return &fhirpath.Options{Model: m, Resolve: fhirpath.ReferenceStub, Variables: make(map[string]any, 2)}
+	}}
 	return func(expr string, res map[string]any, node any, nodeType string) (bool, error) {
 		v, ok := cache.Load(expr)
 		if !ok {
@@ -28,12 +35,11 @@ func FHIRPathInvariants(m fhirpath.Model) InvariantFunc {
 		if c.err != nil {
 			return false, c.err
 		}
-		opts := &fhirpath.Options{
-			Model:     m,
-			Resolve:   fhirpath.ReferenceStub,
-			Variables: map[string]any{"resource": res, "rootResource": res},
-		}
+		opts := pool.Get().(*fhirpath.Options)
+		opts.Variables["resource"], opts.Variables["rootResource"] = res, res
 		out, err := c.expr.Evaluate(fhirpath.NodeValue(node, nodeType), opts)
+		opts.Variables["resource"], opts.Variables["rootResource"] = nil, nil
+		pool.Put(opts)
 		if err != nil {
 			return false, err
 		}

@@ -27,17 +27,56 @@ func (c *columns) row(rkey int64, typ, param string, comp int32) {
 	c.comps = append(c.comps, comp)
 }
 
+// reserve allocates the columns for n rows at their final size: s string
+// columns besides type and param, i integer and f float columns.
+func (c *columns) reserve(n, s, i, f int) {
+	if n == 0 {
+		return
+	}
+	c.rkeys, c.types, c.params, c.comps = make([]int64, 0, n), make([]string, 0, n), make([]string, 0, n), make([]int32, 0, n)
+	for _, p := range []*[]string{&c.s1, &c.s2, &c.s3, &c.s4}[:s] {
+		*p = make([]string, 0, n)
+	}
+	for _, p := range []*[]int64{&c.i1, &c.i2}[:i] {
+		*p = make([]int64, 0, n)
+	}
+	for _, p := range []*[]float64{&c.f1, &c.f2, &c.f3}[:f] {
+		*p = make([]float64, 0, n)
+	}
+}
+
 // queueIndexRows queues the index rows of the final version of every
 // resource that is not deleted.
 func queueIndexRows(b *pgx.Batch, keys []key, states map[key]*state) {
 	var tok, str, date, num, qty, ref, uri, cmt columns
-	for _, k := range keys {
+	// Flatten first, so that every column is allocated once at its size.
+	flat := make([]*sqlgen.Rows, len(keys))
+	var n [8]int
+	for i, k := range keys {
 		st := states[k]
 		if st.last.Deleted {
 			continue
 		}
 		r := sqlgen.Flatten(&st.last.Index)
-		rk, typ := st.rkey, k.typ
+		flat[i] = r
+		for t, m := range [...]int{len(r.Tokens), len(r.Strings), len(r.Dates), len(r.Numbers), len(r.Quantities), len(r.References), len(r.URIs), len(r.Compartments)} {
+			n[t] += m
+		}
+	}
+	tok.reserve(n[0], 2, 0, 0)
+	str.reserve(n[1], 2, 0, 0)
+	date.reserve(n[2], 0, 2, 0)
+	num.reserve(n[3], 0, 0, 2)
+	qty.reserve(n[4], 4, 0, 3)
+	ref.reserve(n[5], 4, 0, 0)
+	uri.reserve(n[6], 1, 0, 0)
+	cmt.reserve(n[7], 2, 0, 0)
+	for i, k := range keys {
+		r := flat[i]
+		if r == nil {
+			continue
+		}
+		rk, typ := states[k].rkey, k.typ
 		for _, x := range r.Tokens {
 			tok.row(rk, typ, x.Param, x.Comp)
 			tok.s1, tok.s2 = append(tok.s1, x.System), append(tok.s2, x.Code)

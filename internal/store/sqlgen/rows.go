@@ -1,7 +1,9 @@
 package sqlgen
 
 import (
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/openchart/openchart/internal/store"
 )
@@ -84,26 +86,82 @@ const (
 // system|code is a count of resources; token texts become string rows under
 // Param+":text", lower-cased, so :text is a prefix search on an index.
 func Flatten(ix *store.Index) *Rows {
-	r := &Rows{}
-	type tk struct {
-		param, system, code string
-		comp                int32
+	// Every slice is allocated once at its final size (composites add at
+	// most one row per component), and duplicates are found by scanning
+	// the rows already kept: a resource has tens of token rows, for which a
+	// scan costs less than hashing into a map.
+	var nTok, nStr, nDate, nNum, nQty, nRef, nURI int
+	for _, c := range ix.Composites {
+		for i, p := range c.Components {
+			if i >= CompStride {
+				break
+			}
+			switch {
+			case p.Token != nil:
+				nTok++
+			case p.String != nil:
+				nStr++
+			case p.Date != nil:
+				nDate++
+			case p.Number != nil:
+				nNum++
+			case p.Quantity != nil:
+				nQty++
+			case p.Ref != nil:
+				nRef++
+			case p.URI != nil:
+				nURI++
+			}
+		}
 	}
-	seen := make(map[tk]struct{}, len(ix.Tokens))
-	texts := map[[2]string]struct{}{}
+	nText := 0
+	for i := range ix.Tokens {
+		if ix.Tokens[i].Text != "" {
+			nText++
+		}
+	}
+	r := &Rows{
+		Tokens:       make([]TokenRow, 0, len(ix.Tokens)+nTok),
+		Strings:      make([]StringRow, 0, len(ix.Strings)+nText+nStr),
+		Dates:        make([]DateRow, 0, len(ix.Dates)+nDate),
+		Numbers:      make([]NumberRow, 0, len(ix.Numbers)+nNum),
+		Quantities:   make([]QuantityRow, 0, len(ix.Quantities)+nQty),
+		References:   make([]ReferenceRow, 0, len(ix.References)+nRef),
+		URIs:         make([]URIRow, 0, len(ix.URIs)+nURI),
+		Compartments: make([]store.CompartmentRef, 0, len(ix.Compartments)),
+	}
+	// Resources with many tokens (code systems, value sets) dedupe with
+	// maps instead, as a scan would be quadratic.
+	var seen map[TokenRow]struct{}
+	var texts map[[2]string]struct{}
+	if cap(r.Tokens) > smallDedupe {
+		seen = make(map[TokenRow]struct{}, cap(r.Tokens))
+		texts = make(map[[2]string]struct{}, nText)
+	}
 	addToken := func(t *store.Token, param string, comp int32) {
-		k := tk{param, t.System, t.Code, comp}
-		if _, dup := seen[k]; !dup {
-			seen[k] = struct{}{}
-			r.Tokens = append(r.Tokens, TokenRow{param, t.System, t.Code, comp})
+		row := TokenRow{param, t.System, t.Code, comp}
+		if seen != nil {
+			if _, dup := seen[row]; !dup {
+				seen[row] = struct{}{}
+				r.Tokens = append(r.Tokens, row)
+			}
+		} else if !slices.Contains(r.Tokens, row) {
+			r.Tokens = append(r.Tokens, row)
 		}
 		if t.Text != "" && comp == 0 {
+			// Only token texts are in r.Strings yet: ix.Strings follow.
 			norm := strings.ToLower(t.Text)
-			tkey := [2]string{param, norm}
-			if _, dup := texts[tkey]; !dup {
-				texts[tkey] = struct{}{}
-				r.Strings = append(r.Strings, StringRow{param + TextSuffix, norm, t.Text, 0})
+			tparam := textParam(param)
+			if texts != nil {
+				k := [2]string{tparam, norm}
+				if _, dup := texts[k]; dup {
+					return
+				}
+				texts[k] = struct{}{}
+			} else if slices.ContainsFunc(r.Strings, func(s StringRow) bool { return s.Param == tparam && s.Norm == norm }) {
+				return
 			}
+			r.Strings = append(r.Strings, StringRow{tparam, norm, t.Text, 0})
 		}
 	}
 	for i := range ix.Tokens {
@@ -152,14 +210,38 @@ func Flatten(ix *store.Index) *Rows {
 			}
 		}
 	}
-	cseen := map[store.CompartmentRef]struct{}{}
+	if len(ix.Compartments) > smallDedupe {
+		cseen := make(map[store.CompartmentRef]struct{}, len(ix.Compartments))
+		for _, c := range ix.Compartments {
+			if _, dup := cseen[c]; !dup {
+				cseen[c] = struct{}{}
+				r.Compartments = append(r.Compartments, c)
+			}
+		}
+		return r
+	}
 	for _, c := range ix.Compartments {
-		if _, dup := cseen[c]; !dup {
-			cseen[c] = struct{}{}
+		if !slices.Contains(r.Compartments, c) {
 			r.Compartments = append(r.Compartments, c)
 		}
 	}
 	return r
+}
+
+// smallDedupe is the number of rows up to which Flatten finds duplicates
+// by scanning.
+const smallDedupe = 64
+
+// textParams caches Param+TextSuffix for the parameters seen (a fixed set:
+// those of the registry), so flattening allocates no parameter names.
+var textParams sync.Map
+
+func textParam(param string) string {
+	if v, ok := textParams.Load(param); ok {
+		return v.(string)
+	}
+	v, _ := textParams.LoadOrStore(param, param+TextSuffix)
+	return v.(string)
 }
 
 func quantityRow(q *store.Quantity, param string, comp int32) QuantityRow {

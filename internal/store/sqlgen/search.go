@@ -63,6 +63,9 @@ func (b *builder) in(col string, vals []string) string {
 // rows are joined with versions: sorting every match with its JSON would
 // read the document of every match, not of the page's.
 func Page(d Dialect, q *store.Query) (Stmt, error) {
+	if k := keyClause(q); k >= 0 {
+		return pageByKey(d, q, k) // bykey.go
+	}
 	b := &builder{d: d}
 	where, err := b.filter("r", q.Types, q.Where)
 	if err != nil {

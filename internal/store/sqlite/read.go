@@ -16,16 +16,19 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// The key is bound behind CAST so that binding it does not expire the
+// prepared statement (sqlgen.KeyLookup explains why): the statements stay
+// in the reader pool's cache parsed once.
 const readSQL = `SELECT r.version, r.last_updated, r.deleted, v.method, v.json
 FROM resources r JOIN versions v ON v.rkey = r.rkey AND v.version = r.version
-WHERE r.type = ?1 AND r.id = ?2`
+WHERE r.type = CAST(?1 AS TEXT) AND r.id = CAST(?2 AS TEXT)`
 
 const vreadSQL = `SELECT v.version, v.last_updated, v.deleted, v.method, v.json
-FROM versions v WHERE v.rkey = (SELECT rkey FROM resources WHERE type = ?1 AND id = ?2) AND v.version = ?3`
+FROM versions v WHERE v.rkey = (SELECT rkey FROM resources WHERE type = CAST(?1 AS TEXT) AND id = CAST(?2 AS TEXT)) AND v.version = ?3`
 
 // Read returns the current version of a resource.
 func (s *Store) Read(ctx context.Context, typ, id string) (*store.Record, error) {
-	return read(ctx, s.r, typ, id)
+	return read(ctx, cachedDB{s.reads}, typ, id)
 }
 
 func read(ctx context.Context, q querier, typ, id string) (*store.Record, error) {
@@ -34,7 +37,7 @@ func read(ctx context.Context, q querier, typ, id string) (*store.Record, error)
 
 // VRead returns one version of a resource.
 func (s *Store) VRead(ctx context.Context, typ, id string, version int64) (*store.Record, error) {
-	return scanOne(s.r.QueryRowContext(ctx, vreadSQL, typ, id, version), "vread "+typ+"/"+id, typ, id)
+	return scanOne(cachedDB{s.reads}.QueryRowContext(ctx, vreadSQL, typ, id, version), "vread "+typ+"/"+id, typ, id)
 }
 
 func scanOne(row *sql.Row, op, typ, id string) (*store.Record, error) {
@@ -105,6 +108,12 @@ func (s *Store) History(ctx context.Context, q store.HistoryQuery) (*store.Histo
 // Search runs a query in one read transaction, so the page and the total
 // see the same snapshot.
 func (s *Store) Search(ctx context.Context, q *store.Query) (*store.Result, error) {
+	if q.Count > 0 && sqlgen.KeyLookup(q) {
+		// One statement answers a lookup by key (at most one resource:
+		// its page is the whole result and no count follows), so it needs
+		// no transaction of its own.
+		return search(ctx, cachedDB{s.reads}, q)
+	}
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, errs.E("search", mapErr(err), err)

@@ -21,6 +21,11 @@ type stmtCache struct {
 	db *sql.DB
 	mu sync.Mutex
 	m  map[string]*sql.Stmt
+	// started is held for reading from taking a statement to starting
+	// it outside a transaction (cachedDB), and for writing to close
+	// statements: database/sql refuses to start a closed statement on
+	// the pool, while a transaction prepares it again.
+	started sync.RWMutex
 }
 
 func newStmtCache(db *sql.DB) *stmtCache {
@@ -46,7 +51,11 @@ func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
 		return old, nil
 	}
 	if len(c.m) >= maxCachedStmts {
-		c.resetLocked()
+		// The caller may hold started: close the old statements once
+		// no statement is being started.
+		old := c.m
+		c.m = map[string]*sql.Stmt{}
+		go c.close(old)
 	}
 	c.m[query] = st
 	return st, nil
@@ -54,17 +63,21 @@ func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
 
 // reset closes every cached statement, so that the next use of a shape is
 // planned again (after new planner statistics). database/sql closes a
-// statement still in use by a transaction when that transaction ends.
+// statement still in use by a transaction when that transaction ends, and
+// one whose rows are still open when they are closed.
 func (c *stmtCache) reset() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.resetLocked()
+	old := c.m
+	c.m = map[string]*sql.Stmt{}
+	c.mu.Unlock()
+	c.close(old)
 }
 
-func (c *stmtCache) resetLocked() {
-	for k, st := range c.m {
+func (c *stmtCache) close(stmts map[string]*sql.Stmt) {
+	c.started.Lock()
+	defer c.started.Unlock()
+	for _, st := range stmts {
 		st.Close()
-		delete(c.m, k)
 	}
 }
 
@@ -89,4 +102,28 @@ func (q cachedTx) QueryRowContext(ctx context.Context, query string, args ...any
 		return q.tx.QueryRowContext(ctx, query, args...)
 	}
 	return q.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+}
+
+// cachedDB runs single statements on the reader pool through the cache
+// (reads by key, which need no transaction of their own).
+type cachedDB struct{ c *stmtCache }
+
+func (q cachedDB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	q.c.started.RLock()
+	defer q.c.started.RUnlock()
+	st, err := q.c.get(ctx, query)
+	if err != nil {
+		return q.c.db.QueryContext(ctx, query, args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (q cachedDB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	q.c.started.RLock()
+	defer q.c.started.RUnlock()
+	st, err := q.c.get(ctx, query)
+	if err != nil {
+		return q.c.db.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
 }

@@ -35,8 +35,9 @@ func observe(log *slog.Logger, m *metrics.Metrics, h http.Handler) http.Handler 
 			if route == "/healthz" || route == "/readyz" || route == "/metrics" {
 				return
 			}
-			log.Info("request", "method", r.Method, "route", route, "params", paramNames(r),
-				"status", status, "bytes", rw.bytes, "duration_ms", float64(d.Microseconds())/1000)
+			log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("route", route),
+				slog.String("params", paramNames(r)), slog.Int("status", status), slog.Int("bytes", rw.bytes),
+				slog.Float64("duration_ms", float64(d.Microseconds())/1000))
 		}()
 		h.ServeHTTP(rw, r)
 	})

@@ -71,11 +71,11 @@ func (a *API) forwardInclude(ctx context.Context, inc Include, from []*store.Rec
 		if err != nil {
 			return nil, errs.E(errs.Internal, "include", err)
 		}
-		ix, err := a.indexer.Index(res)
+		refs, err := a.includeRefs(res, inc.Param)
 		if err != nil {
 			return nil, errs.E(errs.Internal, "include", err)
 		}
-		for _, ref := range ix.References {
+		for _, ref := range refs {
 			if (inc.Param != "*" && ref.Param != inc.Param) || ref.TargetType == "" || ref.TargetID == "" {
 				continue
 			}
@@ -98,6 +98,23 @@ func (a *API) forwardInclude(ctx context.Context, inc Include, from []*store.Rec
 		}
 	}
 	return out, nil
+}
+
+// referenceIndexer is an Indexer that also gives the reference rows of one
+// parameter alone (search.Indexer does): _include then evaluates only the
+// parameter it follows, not every parameter of the type.
+type referenceIndexer interface {
+	References(res map[string]any, param string) ([]store.Reference, error)
+}
+
+// includeRefs returns the reference rows of parameter param ("*": every
+// reference parameter) of res; the caller still filters them by param.
+func (a *API) includeRefs(res map[string]any, param string) ([]store.Reference, error) {
+	if ri, ok := a.indexer.(referenceIndexer); ok {
+		return ri.References(res, param)
+	}
+	ix, err := a.indexer.Index(res)
+	return ix.References, err
 }
 
 // reverseInclude finds the resources of type inc.Source whose parameter

@@ -71,16 +71,31 @@ func gunzip(tb testing.TB, path string) []byte {
 // one client, "parallel" eight at once. cpu-us/op is the process's CPU
 // time per operation (the database server's own excluded on PostgreSQL).
 func BenchmarkEverything(b *testing.B) {
+	benchSynthea(b, func(id string) string { return "/Patient/" + id + "/$everything" })
+}
+
+// BenchmarkInclude measures the harness's _include search on the same
+// patient: its laboratory Observations (a page of 50) with their
+// Encounters.
+func BenchmarkInclude(b *testing.B) {
+	benchSynthea(b, func(id string) string {
+		return "/Observation?patient=" + id + "&category=laboratory&_include=Observation:encounter"
+	})
+}
+
+// benchSynthea loads the largest Synthea patient into each store and
+// measures GET path(id) under a client token, serially and eight at once.
+func benchSynthea(b *testing.B, path func(id string) string) {
 	for _, store := range []string{"sqlite", "postgres"} {
 		b.Run(store, func(b *testing.B) {
 			e := newEnv(b, envOptions{postgres: store == "postgres"})
-			id := loadSynthea(b, e, largestSynthea)
+			url := base + path(loadSynthea(b, e, largestSynthea))
 			h := fhirhttp.New(e.api, fhirhttp.Options{BasePath: "/fhir", Authenticate: func(*http.Request) (*access.Principal, error) {
 				return &access.Principal{Kind: access.Client, ClientID: "bench", Scopes: []string{"system/*.rs"}}, nil
 			}})
 			get := func(b *testing.B) {
 				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, httptest.NewRequest("GET", base+"/Patient/"+id+"/$everything", nil))
+				h.ServeHTTP(rec, httptest.NewRequest("GET", url, nil))
 				if rec.Code != 200 {
 					b.Fatalf("status %d: %.600s", rec.Code, rec.Body.Bytes())
 				}

@@ -134,13 +134,13 @@ func (a *API) everythingRecords(ctx context.Context, req *Request, q *everything
 		}
 		members = append(members, res.Records...)
 	}
-	seen := map[string]bool{}
+	seen := make(map[store.Ref]bool, len(members))
 	keep := func(rec *store.Record) bool {
 		return q.wants(rec.Type) && !rec.LastUpdated.Before(q.since)
 	}
-	var out []everythingRecord
+	out := make([]everythingRecord, 0, len(members))
 	for _, rec := range members {
-		k := rec.Type + "/" + rec.ID
+		k := store.Ref{Type: rec.Type, ID: rec.ID}
 		if seen[k] {
 			continue
 		}
@@ -181,17 +181,17 @@ func (a *API) everythingRecords(ctx context.Context, req *Request, q *everything
 // (which it updates): one search by _id per type. Dangling references and
 // resources the Repository does not show are left out. The references are
 // read from the stored bytes (fhir.EachReference), without parsing them.
-func (a *API) everythingRefs(ctx context.Context, base string, recs []*store.Record, seen map[string]bool) ([]*store.Record, error) {
+func (a *API) everythingRefs(ctx context.Context, base string, recs []*store.Record, seen map[store.Ref]bool) ([]*store.Record, error) {
 	ids := map[string][]store.Predicate{}
 	follow := func(ref []byte) {
 		if !everythingRefType(base, ref) {
 			return
 		}
 		typ, id, ok := localReference(base, string(ref))
-		if !ok || !everythingRefTypes[typ] || seen[typ+"/"+id] {
+		if !ok || !everythingRefTypes[typ] || seen[store.Ref{Type: typ, ID: id}] {
 			return
 		}
-		seen[typ+"/"+id] = true
+		seen[store.Ref{Type: typ, ID: id}] = true
 		ids[typ] = append(ids[typ], store.Predicate{Param: "_id", Kind: store.KindID, AnySystem: true, Code: id})
 	}
 	for _, rec := range recs {

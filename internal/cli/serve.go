@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -36,6 +37,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	smtpFrom := fs.String("smtp-from", os.Getenv("OPENCHART_SMTP_FROM"), "the From address of notification emails (with --smtp-url)")
 	selfSigned := fs.Bool("self-signed", false, "serve HTTPS with a self-signed certificate for local use (made once, kept in the data directory)")
 	pprofAddr := fs.String("pprof", "", "serve Go runtime profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060 (off by default)")
+	memLimit := fs.String("memory-limit", envOr("OPENCHART_MEMORY_LIMIT", defaultMemoryLimit), "soft limit of the memory the Go runtime uses (runtime/debug.SetMemoryLimit), e.g. 192MiB or 1GiB; 0 or off for none; GOMEMLIMIT in the environment wins")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return err
@@ -53,6 +55,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := server.CheckProfilesAddr(*pprofAddr); err != nil {
 			return usageError{fmt.Errorf("--pprof: %w", err)}
 		}
+	}
+	// The limit is the process's; serve restores the one it found when it
+	// returns (which matters to tests that serve in-process).
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	limit, limitFrom, err := applyMemoryLimit(*memLimit, os.Getenv)
+	if err != nil {
+		return usageError{err}
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usageError{fmt.Errorf("--tls-cert and --tls-key go together")}
@@ -75,6 +84,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Errorf("--smtp-from goes with --smtp-url")}
 	}
 	log := newLogger(stderr)
+	log.Info("memory limit", "limit", formatMemoryLimit(limit), "from", limitFrom)
 	tlsConf, err := serveTLS(*tlsCert, *tlsKey, *selfSigned, sf, *addr, log)
 	if err != nil {
 		return err

@@ -33,8 +33,21 @@ type Options struct {
 	// ReadConns is the size of the read connection pool (default: the
 	// number of CPUs, at least 4).
 	ReadConns int
-	// CacheMiB is SQLite's page cache per connection (default 32).
+	// CacheMiB is SQLite's page cache of the writer connection (default
+	// 32): the index B-trees a write updates stay in it.
 	CacheMiB int
+	// ReadCacheMiB is the page cache of each read connection (default 8).
+	// Pages a reader's cache lacks come from the operating system's file
+	// cache, which all connections share and which does not count in the
+	// server's resident memory. A cached page costs SQLite's allocator
+	// about twice the page size, so ReadConns+1 full caches of 32 MiB took
+	// over 300 MB (docs/PERFORMANCE.md, "Memory: a soft limit and smaller
+	// caches").
+	ReadCacheMiB int
+	// CheckpointCacheKiB is the page cache of the checkpointer's connection
+	// (default 1024): copying WAL frames into the database file does not go
+	// through it.
+	CheckpointCacheKiB int
 	// BusyTimeout bounds how long a connection waits for a lock held by
 	// another process (default 10s).
 	BusyTimeout time.Duration
@@ -73,6 +86,12 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if opts.CacheMiB <= 0 {
 		opts.CacheMiB = 32
 	}
+	if opts.ReadCacheMiB <= 0 {
+		opts.ReadCacheMiB = 8
+	}
+	if opts.CheckpointCacheKiB <= 0 {
+		opts.CheckpointCacheKiB = 1024
+	}
 	if opts.BusyTimeout <= 0 {
 		opts.BusyTimeout = 10 * time.Second
 	}
@@ -80,13 +99,15 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		return nil, errs.E("open store", errs.Internal, err)
 	}
 	path := filepath.Join(dir, FileName)
-	dsn := func(extra ...string) string {
+	// dsn is the connection string of a connection kind with a page cache
+	// of cacheKiB.
+	dsn := func(cacheKiB int, extra ...string) string {
 		v := url.Values{}
 		v.Add("_pragma", "busy_timeout("+strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)+")")
 		v.Add("_pragma", "journal_mode(WAL)")
 		v.Add("_pragma", "synchronous(NORMAL)")
 		v.Add("_pragma", "foreign_keys(1)")
-		v.Add("_pragma", "cache_size(-"+strconv.Itoa(opts.CacheMiB*1024)+")")
+		v.Add("_pragma", "cache_size(-"+strconv.Itoa(cacheKiB)+")")
 		v.Add("_pragma", "temp_store(MEMORY)")
 		for i := 0; i+1 < len(extra); i += 2 {
 			v.Add(extra[i], extra[i+1])
@@ -96,7 +117,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	// The writer does not checkpoint the WAL at its commits: the
 	// checkpointer below does, on its own connection, so that copying pages
 	// into the database file is not part of the single writer's serial work.
-	w, err := sql.Open("sqlite", dsn("_txlock", "immediate", "_pragma", "wal_autocheckpoint(0)"))
+	w, err := sql.Open("sqlite", dsn(opts.CacheMiB*1024, "_txlock", "immediate", "_pragma", "wal_autocheckpoint(0)"))
 	if err != nil {
 		return nil, errs.E("open store", errs.Internal, err)
 	}
@@ -110,7 +131,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)"))
+	r, err := sql.Open("sqlite", dsn(opts.ReadCacheMiB*1024, "_pragma", "query_only(1)"))
 	if err != nil {
 		w.Close()
 		return nil, errs.E("open store", errs.Internal, err)
@@ -120,7 +141,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	r.SetConnMaxLifetime(0)
 	s.r = r
 	s.reads = newStmtCache(r)
-	ck, err := sql.Open("sqlite", dsn())
+	ck, err := sql.Open("sqlite", dsn(opts.CheckpointCacheKiB))
 	if err != nil {
 		s.Close()
 		return nil, errs.E("open store", errs.Internal, err)

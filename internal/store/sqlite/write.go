@@ -432,29 +432,41 @@ func collect(flat []flatRows) *indexRows {
 type indexRows [len(indexInserts)][]any
 
 func (x *indexRows) add(rkey int64, typ string, r *sqlgen.Rows) {
+	// The resource's key and type are boxed once for all its rows, and
+	// parameter names once per run of equal names (rows of one parameter
+	// come together): every value put in an interface otherwise allocates.
+	var k, t any = rkey, typ
+	var param any
+	var last string
+	boxParam := func(p string) any {
+		if param == nil || p != last {
+			param, last = p, p
+		}
+		return param
+	}
 	for _, v := range r.Tokens {
-		x[0] = append(x[0], rkey, typ, v.Param, v.System, v.Code, v.Comp)
+		x[0] = append(x[0], k, t, boxParam(v.Param), v.System, v.Code, v.Comp)
 	}
 	for _, v := range r.Strings {
-		x[1] = append(x[1], rkey, typ, v.Param, v.Norm, v.Exact, v.Comp)
+		x[1] = append(x[1], k, t, boxParam(v.Param), v.Norm, v.Exact, v.Comp)
 	}
 	for _, v := range r.Dates {
-		x[2] = append(x[2], rkey, typ, v.Param, v.Low, v.High, v.Comp)
+		x[2] = append(x[2], k, t, boxParam(v.Param), v.Low, v.High, v.Comp)
 	}
 	for _, v := range r.Numbers {
-		x[3] = append(x[3], rkey, typ, v.Param, v.Low, v.High, v.Comp)
+		x[3] = append(x[3], k, t, boxParam(v.Param), v.Low, v.High, v.Comp)
 	}
 	for _, v := range r.Quantities {
-		x[4] = append(x[4], rkey, typ, v.Param, v.System, v.Code, v.Unit, v.Low, v.High, v.CanonCode, v.CanonValue, v.Comp)
+		x[4] = append(x[4], k, t, boxParam(v.Param), v.System, v.Code, v.Unit, v.Low, v.High, v.CanonCode, v.CanonValue, v.Comp)
 	}
 	for _, v := range r.References {
-		x[5] = append(x[5], rkey, typ, v.Param, v.TargetType, v.TargetID, v.URL, v.Version, v.Comp)
+		x[5] = append(x[5], k, t, boxParam(v.Param), v.TargetType, v.TargetID, v.URL, v.Version, v.Comp)
 	}
 	for _, v := range r.URIs {
-		x[6] = append(x[6], rkey, typ, v.Param, v.Value, v.Comp)
+		x[6] = append(x[6], k, t, boxParam(v.Param), v.Value, v.Comp)
 	}
 	for _, v := range r.Compartments {
-		x[7] = append(x[7], rkey, typ, v.Type, v.ID)
+		x[7] = append(x[7], k, t, v.Type, v.ID)
 	}
 }
 

@@ -12,9 +12,8 @@ import (
 // defaultMemoryLimit is serve's soft memory limit when neither
 // --memory-limit nor GOMEMLIMIT gives one (docs/PERFORMANCE.md, "Memory: a
 // soft limit and smaller caches"). It bounds what the Go runtime holds (heap,
-// stacks), not SQLite's page
-// caches, which the embedded store sizes itself.
-const defaultMemoryLimit = "192MiB"
+// stacks), not SQLite's page caches, which the embedded store sizes itself.
+const defaultMemoryLimit = "512MiB"
 
 // minMemoryLimit is the least limit --memory-limit accepts: a server at rest
 // holds about 40 MB of Go heap (definitions, terminology, templates), and a

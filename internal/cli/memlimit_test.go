@@ -1,14 +1,18 @@
 package cli
 
 import (
+	"context"
 	"io"
 	"math"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseMemoryLimit(t *testing.T) {
@@ -64,7 +68,7 @@ func TestApplyMemoryLimit(t *testing.T) {
 
 	// The default, parsed as serve does when no flag and no GOMEMLIMIT are given.
 	def, err := parseMemoryLimit(defaultMemoryLimit)
-	if err != nil || def != 192<<20 {
+	if err != nil || def != 512<<20 {
 		t.Fatalf("default %q = %d, %v", defaultMemoryLimit, def, err)
 	}
 	limit, from, err := applyMemoryLimit(defaultMemoryLimit, noEnv)
@@ -74,7 +78,7 @@ func TestApplyMemoryLimit(t *testing.T) {
 	if got := debug.SetMemoryLimit(-1); got != def {
 		t.Errorf("runtime limit %d after the default, want %d", got, def)
 	}
-	if s := formatMemoryLimit(limit); s != "192MiB" {
+	if s := formatMemoryLimit(limit); s != "512MiB" {
 		t.Errorf("formatMemoryLimit(default) = %q", s)
 	}
 
@@ -154,5 +158,57 @@ func TestServeAppliesMemoryLimit(t *testing.T) {
 	stop()
 	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
 		t.Errorf("limit after serve returned: %d, want none", got)
+	}
+}
+
+func TestHeapLeftover(t *testing.T) {
+	cases := []struct {
+		free, goal uint64
+		want       bool
+	}{
+		{500 << 20, 80 << 20, true},   // after a burst: much free, a small goal
+		{150 << 20, 370 << 20, false}, // during one: the room below the goal
+		{40 << 20, 10 << 20, false},   // too little to be worth a collection
+	}
+	for _, c := range cases {
+		if got := heapLeftover(c.free, c.goal); got != c.want {
+			t.Errorf("heapLeftover(%d MiB free, %d MiB goal) = %v", c.free>>20, c.goal>>20, got)
+		}
+	}
+}
+
+// TestReturnFreeMemory: heap memory left free by a burst of allocations goes
+// back to the operating system within a few checks.
+func TestReturnFreeMemory(t *testing.T) {
+	keepMemoryLimit(t)
+	debug.SetMemoryLimit(math.MaxInt64)
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	free := func() uint64 {
+		s := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	// A burst: 256 MiB live in small pieces, then dropped and collected.
+	burst := make([][]byte, 0, 4096)
+	for range 4096 {
+		burst = append(burst, make([]byte, 64<<10))
+	}
+	for _, b := range burst {
+		b[0] = 1
+	}
+	burst = nil
+	runtime.GC()
+	if f := free(); f < minFreeToReturn {
+		t.Skipf("the runtime returned the burst's memory itself (%d MiB free)", f>>20)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go returnFreeMemory(ctx)
+	deadline := time.Now().Add(4 * freeMemoryCheck)
+	for free() >= minFreeToReturn {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d MiB still free after %s", free()>>20, 4*freeMemoryCheck)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -146,6 +146,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	go purgeExpired(ctx, d.Auth, log)
+	go returnFreeMemory(ctx)
 	go d.Notify.Run(ctx)
 	if *pprofAddr != "" {
 		go func() {

@@ -212,3 +212,22 @@ func TestReturnFreeMemory(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+func TestQuietHeap(t *testing.T) {
+	const big, small = 600 << 20, 60 << 20
+	cases := []struct {
+		name              string
+		heap, cycles, was uint64
+		forced, want      bool
+	}{
+		{"after a burst, no collection since the last check", big, 40, 40, false, true},
+		{"a collection ran since the last check", big, 41, 40, false, false},
+		{"this check forced the last collection", big, 41, 41, true, false},
+		{"a small heap", small, 40, 40, false, false},
+	}
+	for _, c := range cases {
+		if got := quietHeap(c.heap, c.cycles, c.was, c.forced); got != c.want {
+			t.Errorf("%s: quietHeap = %v", c.name, got)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -59,5 +60,80 @@ func TestBackgroundCheckpoint(t *testing.T) {
 	rec, err := s.Read(ctx, "Patient", "c299")
 	if err != nil || rec.Version != 1 {
 		t.Fatalf("read after the checkpoint: %+v, %v", rec, err)
+	}
+}
+
+// TestWALBounded: transactions back to back, with a reader holding a
+// snapshot so that no passive checkpoint can copy the log to its end, grow
+// the WAL past WALLimitMiB; once the reader is done, the store truncates
+// the log while writes go on, and the data is all there.
+func TestWALBounded(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := sqlite.Open(ctx, dir, sqlite.Options{WALLimitMiB: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	walSize := func() int64 {
+		fi, err := os.Stat(filepath.Join(dir, sqlite.FileName+"-wal"))
+		if err != nil {
+			return 0
+		}
+		return fi.Size()
+	}
+	write := func(batch int) {
+		t.Helper()
+		err := s.InTx(ctx, func(tx store.Tx) error {
+			var ws []store.Write
+			for i := 0; i < 100; i++ {
+				id := fmt.Sprintf("w%d-%d", batch, i)
+				ws = append(ws, store.Write{Record: store.Record{Type: "Patient", ID: id, Version: 1, Method: store.MethodCreate,
+					LastUpdated: tx.Now(), JSON: []byte(fmt.Sprintf(`{"resourceType":"Patient","id":%q,"text":%q}`, id, fmt.Sprint(make([]byte, 400))))},
+					Index: store.Index{Tokens: []store.Token{{Param: "gender", Code: "female"}}}})
+			}
+			return tx.Put(ctx, ws)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A reader in a transaction keeps its snapshot: the checkpoints may not
+	// copy frames written after it, and the log cannot start over.
+	write(-1)
+	other, err := sql.Open("sqlite", filepath.Join(dir, sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	rtx, err := other.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := rtx.QueryRowContext(ctx, "SELECT count(*) FROM resources").Scan(&n); err != nil || n != 100 {
+		t.Fatalf("the reader's snapshot: %d resources, %v", n, err)
+	}
+	batch := 0
+	for ; walSize() < 3<<20; batch++ {
+		write(batch)
+	}
+	grown := walSize()
+	rtx.Rollback()
+	deadline := time.Now().Add(20 * time.Second)
+	for walSize() >= grown {
+		if time.Now().After(deadline) {
+			t.Fatalf("the WAL stayed at %d bytes (limit 1 MiB)", walSize())
+		}
+		write(batch)
+		batch++
+		time.Sleep(20 * time.Millisecond)
+	}
+	for b := 0; b < batch; b++ {
+		for _, i := range []int{0, 99} {
+			if rec, err := s.Read(ctx, "Patient", fmt.Sprintf("w%d-%d", b, i)); err != nil || rec.Version != 1 {
+				t.Fatalf("w%d-%d after the truncation: %+v, %v", b, i, rec, err)
+			}
+		}
 	}
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -51,6 +52,14 @@ type Options struct {
 	// BusyTimeout bounds how long a connection waits for a lock held by
 	// another process (default 10s).
 	BusyTimeout time.Duration
+	// WALLimitMiB bounds the write-ahead log (default 256). The background
+	// checkpoint copies frames into the database file without stopping the
+	// writer, but under writes that never pause (an import) it never finds
+	// the log fully copied at the moment a transaction starts, which is when
+	// SQLite starts the log over, so the log grew without bound (32 GB at
+	// 1,000 patients). Past this size the checkpointer waits its turn for the
+	// writer connection and truncates the log (wal_checkpoint(TRUNCATE)).
+	WALLimitMiB int
 	// AnalyzeAfter is the least number of versions written before the store
 	// refreshes its planner statistics in the background, which it does each
 	// time the data has doubled (sqlgen.AutoAnalyze; default
@@ -91,6 +100,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	}
 	if opts.CheckpointCacheKiB <= 0 {
 		opts.CheckpointCacheKiB = 1024
+	}
+	if opts.WALLimitMiB <= 0 {
+		opts.WALLimitMiB = 256
 	}
 	if opts.BusyTimeout <= 0 {
 		opts.BusyTimeout = 10 * time.Second
@@ -149,7 +161,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	ck.SetMaxOpenConns(1)
 	ck.SetMaxIdleConns(1)
 	ck.SetConnMaxLifetime(0)
-	s.ck = newCheckpointer(ck)
+	s.ck = newCheckpointer(ck, w, int64(opts.WALLimitMiB)<<20, opts.BusyTimeout)
 	if err := s.stmt.prepare(ctx, w); err != nil {
 		s.Close()
 		return nil, err
@@ -278,13 +290,17 @@ const checkpointInterval = 200 * time.Millisecond
 // where it delays every transaction queued behind it.
 type checkpointer struct {
 	db     *sql.DB
+	writer *sql.DB // the store's single writer connection
+	limit  int64   // WAL bytes past which the log is truncated
+	busy   time.Duration
 	signal chan struct{}
 	stop   chan struct{}
 	done   chan struct{}
 }
 
-func newCheckpointer(db *sql.DB) *checkpointer {
-	c := &checkpointer{db: db, signal: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+func newCheckpointer(db, writer *sql.DB, limit int64, busy time.Duration) *checkpointer {
+	c := &checkpointer{db: db, writer: writer, limit: limit, busy: busy,
+		signal: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go c.run()
 	return c
 }
@@ -299,6 +315,10 @@ func (c *checkpointer) committed() {
 
 func (c *checkpointer) run() {
 	defer close(c.done)
+	var pageSize int64
+	if err := c.db.QueryRow("PRAGMA page_size").Scan(&pageSize); err != nil || pageSize <= 0 {
+		pageSize = 4096
+	}
 	for {
 		select {
 		case <-c.stop:
@@ -307,13 +327,46 @@ func (c *checkpointer) run() {
 		}
 		// A failed checkpoint (the disk is full) leaves the frames in the
 		// WAL, where readers still find them; the next one tries again.
-		var busy, log, done int
+		var busy, log, done int64
 		c.db.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
+		if log*pageSize > c.limit {
+			c.truncate()
+		}
 		select {
 		case <-c.stop:
 			return
 		case <-time.After(checkpointInterval):
 		}
+	}
+}
+
+// truncateWait bounds how long truncating the WAL waits for readers to
+// leave it; the writer waits that long at most. A truncation that gives up
+// is tried again after the next commit.
+const truncateWait = 250 * time.Millisecond
+
+// truncate copies what is left of the WAL into the database file and
+// empties the log, on the writer connection: holding it keeps new frames
+// out, and a turn on it comes between two write transactions however busy
+// the writer is, where a second connection would have to win the write lock
+// by polling. The frames left are few: the passive checkpoints copied the
+// rest.
+func (c *checkpointer) truncate() {
+	ctx := context.Background()
+	conn, err := c.writer.Conn(ctx)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = "+strconv.FormatInt(truncateWait.Milliseconds(), 10)); err != nil {
+		return
+	}
+	var busy, log, done int64
+	conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &log, &done)
+	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = "+strconv.FormatInt(c.busy.Milliseconds(), 10)); err != nil {
+		// The writer must not keep the short timeout: drop the connection
+		// (the pool opens a new one with the store's settings).
+		conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
 }
 

@@ -3,7 +3,6 @@ package fhir
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -323,28 +322,42 @@ func (p *parser) str() (string, error) {
 	}
 	buf := make([]byte, 0, p.pos-start+16)
 	buf = append(buf, p.data[start:p.pos]...)
-	for p.pos < len(p.data) {
-		c := p.data[p.pos]
+	buf, end, msg := unescape(p.data, p.pos, buf)
+	p.pos = end
+	if msg != "" {
+		return "", p.fail(msg)
+	}
+	if !utf8.Valid(buf) {
+		return "", structureError("invalid UTF-8 in a string", start)
+	}
+	return string(buf), nil
+}
+
+// unescape appends to buf the rest of a JSON string from data[pos], which
+// follows the opening quote and whatever plain bytes buf already holds, up
+// to the closing quote, decoding escapes; it returns the position after the
+// quote. On a fault msg names it, and end is where it was found. An escape
+// right after a surrogate escape is taken as its pair; a pair that is not
+// one decodes to U+FFFD. Parse and EachReference both read strings with it.
+func unescape(data []byte, pos int, buf []byte) (out []byte, end int, msg string) {
+	for pos < len(data) {
+		c := data[pos]
 		switch {
 		case c == '"':
-			p.pos++
-			if !utf8.Valid(buf) {
-				return "", structureError("invalid UTF-8 in a string", start)
-			}
-			return string(buf), nil
+			return buf, pos + 1, ""
 		case c < 0x20:
-			return "", p.fail("control character in a string")
+			return nil, pos, "control character in a string"
 		case c != '\\':
 			buf = append(buf, c)
-			p.pos++
+			pos++
 			continue
 		}
-		p.pos++
-		if p.pos >= len(p.data) {
+		pos++
+		if pos >= len(data) {
 			break
 		}
-		e := p.data[p.pos]
-		p.pos++
+		e := data[pos]
+		pos++
 		switch e {
 		case '"', '\\', '/':
 			buf = append(buf, e)
@@ -359,37 +372,47 @@ func (p *parser) str() (string, error) {
 		case 't':
 			buf = append(buf, '\t')
 		case 'u':
-			r, ok := p.hex4()
+			r, ok := hex4(data, pos)
 			if !ok {
-				return "", p.fail("invalid \\u escape")
+				return nil, pos, "invalid \\u escape"
 			}
+			pos += 4
 			if utf16.IsSurrogate(r) {
 				r2 := rune(-1)
-				if p.pos+1 < len(p.data) && p.data[p.pos] == '\\' && p.data[p.pos+1] == 'u' {
-					p.pos += 2
-					r2, ok = p.hex4()
-					if !ok {
-						return "", p.fail("invalid \\u escape")
+				if pos+1 < len(data) && data[pos] == '\\' && data[pos+1] == 'u' {
+					pos += 2
+					if r2, ok = hex4(data, pos); !ok {
+						return nil, pos, "invalid \\u escape"
 					}
+					pos += 4
 				}
 				r = utf16.DecodeRune(r, r2)
 			}
 			buf = utf8.AppendRune(buf, r)
 		default:
-			return "", p.fail("invalid escape in a string")
+			return nil, pos, "invalid escape in a string"
 		}
 	}
-	return "", p.fail("unterminated string")
+	return nil, pos, "unterminated string"
 }
 
-func (p *parser) hex4() (rune, bool) {
-	if len(p.data)-p.pos < 4 {
+// hex4 reads the four hexadecimal digits of a \\u escape at data[pos].
+func hex4(data []byte, pos int) (rune, bool) {
+	if len(data)-pos < 4 {
 		return 0, false
 	}
-	n, err := strconv.ParseUint(string(p.data[p.pos:p.pos+4]), 16, 32)
-	if err != nil {
-		return 0, false
+	var r rune
+	for _, c := range data[pos : pos+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
 	}
-	p.pos += 4
-	return rune(n), true
+	return r, true
 }

@@ -2,7 +2,6 @@ package fhir
 
 import (
 	"fmt"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -206,84 +205,13 @@ func (s *refScanner) str() ([]byte, error) {
 		s.pos++
 		return s.data[start : s.pos-1], nil
 	}
-	buf := append(s.buf[:0], s.data[start:s.pos]...)
-	for s.pos < len(s.data) {
-		c := s.data[s.pos]
-		switch {
-		case c == '"':
-			s.pos++
-			s.buf = buf // kept for the next escaped string
-			return buf, nil
-		case c < 0x20:
-			return nil, s.fail("control character in a string")
-		case c != '\\':
-			buf = append(buf, c)
-			s.pos++
-			continue
-		}
-		s.pos++
-		if s.pos >= len(s.data) {
-			break
-		}
-		e := s.data[s.pos]
-		s.pos++
-		switch e {
-		case '"', '\\', '/':
-			buf = append(buf, e)
-		case 'b':
-			buf = append(buf, '\b')
-		case 'f':
-			buf = append(buf, '\f')
-		case 'n':
-			buf = append(buf, '\n')
-		case 'r':
-			buf = append(buf, '\r')
-		case 't':
-			buf = append(buf, '\t')
-		case 'u':
-			r, ok := s.hex4()
-			if !ok {
-				return nil, s.fail("invalid \\u escape")
-			}
-			if utf16.IsSurrogate(r) {
-				// As Parse: the escape after a surrogate is taken as its
-				// pair, and a pair that is not one decodes to U+FFFD.
-				r2 := rune(-1)
-				if s.pos+1 < len(s.data) && s.data[s.pos] == '\\' && s.data[s.pos+1] == 'u' {
-					s.pos += 2
-					if r2, ok = s.hex4(); !ok {
-						return nil, s.fail("invalid \\u escape")
-					}
-				}
-				r = utf16.DecodeRune(r, r2)
-			}
-			buf = utf8.AppendRune(buf, r)
-		default:
-			return nil, s.fail("invalid escape in a string")
-		}
+	buf, end, msg := unescape(s.data, s.pos, append(s.buf[:0], s.data[start:s.pos]...))
+	s.pos = end
+	if msg != "" {
+		return nil, s.fail(msg)
 	}
-	return nil, s.fail("unterminated string")
-}
-
-func (s *refScanner) hex4() (rune, bool) {
-	if len(s.data)-s.pos < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range s.data[s.pos : s.pos+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	s.pos += 4
-	return r, true
+	s.buf = buf // kept for the next escaped string
+	return buf, nil
 }
 
 func (s *refScanner) literal(lit string) error {

@@ -12,6 +12,7 @@ import (
 	"github.com/openchart/openchart/internal/store"
 	"github.com/openchart/openchart/internal/store/pgtest"
 	"github.com/openchart/openchart/internal/store/postgres"
+	"github.com/openchart/openchart/internal/store/storetest"
 )
 
 func readEntry(user string, patients ...string) *audit.Entry {
@@ -28,17 +29,6 @@ func dbClock(t *testing.T, s *postgres.Store) time.Time {
 		t.Fatal(err)
 	}
 	return now.UTC()
-}
-
-func verifyChain(t *testing.T, s store.Store, want int64) {
-	t.Helper()
-	v, err := audit.Verify(context.Background(), s)
-	if err != nil {
-		t.Fatalf("verify: %v", err)
-	}
-	if v.Broken != nil || v.Entries != want || v.Head.Seq != want {
-		t.Fatalf("verify: %d entries, head %d, broken %v; want %d entries", v.Entries, v.Head.Seq, v.Broken, want)
-	}
 }
 
 // TestCommitAuditConcurrentServers: two stores on one database (two
@@ -109,7 +99,7 @@ func TestCommitAuditConcurrentServers(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := dbClock(t, servers[1])
-	verifyChain(t, servers[0], total)
+	storetest.VerifyChain(t, servers[0], total)
 
 	bySeq := map[int64]time.Time{}
 	for _, es := range committed {
@@ -178,7 +168,7 @@ func TestCommitAuditRecordedUnderHeadLock(t *testing.T) {
 	if e.Recorded.Location() != time.UTC || e.Recorded.Nanosecond()%1000 != 0 {
 		t.Errorf("recorded %v: want UTC microseconds", e.Recorded)
 	}
-	verifyChain(t, s, 1)
+	storetest.VerifyChain(t, s, 1)
 }
 
 // TestCommitAuditFailure: a batch that fails, in the middle of its second
@@ -272,7 +262,7 @@ func TestCommitAuditFailure(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	verifyChain(t, s, 10)
+	storetest.VerifyChain(t, s, 10)
 	conns := s.Pool().AcquireAllIdle(ctx)
 	for _, c := range conns {
 		if st := c.Conn().PgConn().TxStatus(); st != 'I' {
@@ -289,5 +279,5 @@ func TestCommitAuditEmpty(t *testing.T) {
 	if err := s.CommitAudit(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
-	verifyChain(t, s, 0)
+	storetest.VerifyChain(t, s, 0)
 }

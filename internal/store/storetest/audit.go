@@ -34,7 +34,9 @@ func appendAudit(t *testing.T, s store.Store, es ...*audit.Entry) {
 	}
 }
 
-func verified(t *testing.T, s store.Store, want int64) {
+// VerifyChain fails t unless the audit chain of s verifies with want entries
+// and its head at want.
+func VerifyChain(t *testing.T, s store.Store, want int64) {
 	t.Helper()
 	v, err := audit.Verify(context.Background(), s)
 	if err != nil {
@@ -53,7 +55,7 @@ func testAuditChain(t *testing.T, s store.Store) {
 	if err != nil || head.Seq != 0 || !cmp.Equal(head.Hash, audit.Genesis) {
 		t.Fatalf("empty head = %+v, %v", head, err)
 	}
-	verified(t, s, 0)
+	VerifyChain(t, s, 0)
 
 	first := auditEntry("alice", audit.InteractionRead, audit.Success, "p2", "p1")
 	appendAudit(t, s, first)
@@ -77,7 +79,7 @@ func testAuditChain(t *testing.T, s store.Store) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("failing transaction: %v", err)
 	}
-	verified(t, s, 1)
+	VerifyChain(t, s, 1)
 	err = s.InTx(ctx, func(tx store.Tx) error {
 		w := write("Patient", "a1", 1, store.Index{})
 		w.LastUpdated = tx.Now()
@@ -91,7 +93,7 @@ func testAuditChain(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	verified(t, s, 3)
+	VerifyChain(t, s, 3)
 
 	rows, err := s.AuditScan(ctx, 0, 2)
 	if err != nil || len(rows) != 2 || rows[0].Seq != 1 || rows[1].Seq != 2 {
@@ -145,7 +147,7 @@ func testAuditConcurrent(t *testing.T, s store.Store) {
 	for err := range errc {
 		t.Fatal(err)
 	}
-	verified(t, s, writers*each)
+	VerifyChain(t, s, writers*each)
 }
 
 // testAuditRange: reports filter by time, user, patient, action, outcome

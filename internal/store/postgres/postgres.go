@@ -41,7 +41,12 @@ type Options struct {
 
 // Store is the PostgreSQL store.
 type Store struct {
-	pool    *pgxpool.Pool
+	pool *pgxpool.Pool
+	// keyed serves statements that find rows by a unique key (a read by
+	// type and id, a version): its sessions keep one generic plan per
+	// statement, where pool's plan every execution anew (0.5-0.9 ms of
+	// planning against 0.03 ms of execution for a read by id).
+	keyed   *pgxpool.Pool
 	retries int
 	auto    *sqlgen.AutoAnalyze
 
@@ -61,25 +66,36 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, errs.E("open store", errs.Invalid, "invalid database URL", err)
 	}
-	// Search values are very skewed (one patient's observations versus every
-	// final one); a generic plan for a cached statement would pick one plan
-	// for all of them. Plan each execution with its values instead.
-	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
-		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
-	}
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
 	}
 	if opts.TxRetries <= 0 {
 		opts.TxRetries = 5
 	}
+	// Search values are very skewed (one patient's observations versus every
+	// final one); a generic plan for a cached statement would pick one plan
+	// for all of them. Plan each execution with its values instead. A
+	// lookup by a unique key has one right plan whatever its values: the
+	// keyed pool keeps it. A plan_cache_mode given in the URL applies to
+	// both.
+	keyedCfg := cfg.Copy()
+	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+		keyedCfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, errs.E("open store", mapErr(err), err)
 	}
-	s := &Store{pool: pool, retries: opts.TxRetries}
+	keyed, err := pgxpool.NewWithConfig(ctx, keyedCfg)
+	if err != nil {
+		pool.Close()
+		return nil, errs.E("open store", mapErr(err), err)
+	}
+	s := &Store{pool: pool, keyed: keyed, retries: opts.TxRetries}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
+		keyed.Close()
 		return nil, err
 	}
 	s.auto = sqlgen.NewAutoAnalyze(int64(opts.AnalyzeAfter), s.analyzedRows(ctx), s.analyzeTables)
@@ -170,6 +186,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.auto.Close()
 	s.pool.Close()
+	s.keyed.Close()
 	return nil
 }
 

@@ -22,6 +22,10 @@ func TestStatementShapes(t *testing.T) {
 	}
 	recorded := one(store.Predicate{Param: "recorded", Kind: store.KindDate, Op: store.OpGt})
 	byID := one(store.Predicate{Param: "_id", Kind: store.KindID, Code: "x"})
+	// The access policy's hidden label, added to every restricted query.
+	hidden := one(store.Predicate{Param: "_security", Kind: store.KindToken, Op: store.OpNot, System: "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", Code: "R"})
+	many := []string{"Condition", "Encounter", "MedicationRequest", "Observation", "Procedure"}
+	inCompartment := one(store.Predicate{Kind: store.KindCompartment, Compartment: store.CompartmentRef{Type: "Patient", ID: "p1"}})
 	tests := []struct {
 		name string
 		d    Dialect
@@ -46,6 +50,13 @@ func TestStatementShapes(t *testing.T) {
 			[]string{"(f1.rkey IN (SELECT s2.rkey FROM resources s2 WHERE", ") IS TRUE"}, nil},
 		{"type kept without a typed clause", Postgres{}, store.Query{Types: obs, Count: 20, Where: []store.Clause{byID}},
 			[]string{"r.type = $"}, nil},
+		{"negation over many types as an anti-join (PostgreSQL)", Postgres{}, store.Query{Types: many, Where: []store.Clause{inCompartment, hidden}},
+			[]string{"r.rkey IN (SELECT c1.rkey FROM idx_compartment c1", "NOT (EXISTS (SELECT 1 FROM idx_token x2 WHERE x2.rkey = r.rkey AND x2.param = $"},
+			[]string{"NOT (r.rkey IN"}},
+		{"negation over few types as a hashed set (PostgreSQL)", Postgres{}, store.Query{Types: obs, Where: []store.Clause{inCompartment, hidden}},
+			[]string{"NOT (r.rkey IN (SELECT x2.rkey FROM idx_token x2 WHERE x2.param = $"}, []string{"EXISTS"}},
+		{"negation as a materialized set (SQLite)", SQLite{}, store.Query{Types: many, Where: []store.Clause{inCompartment, hidden}},
+			[]string{"NOT (r.rkey IN (SELECT x2.rkey FROM idx_token x2 WHERE x2.param = ?"}, []string{"EXISTS"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

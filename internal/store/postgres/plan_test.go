@@ -37,6 +37,22 @@ func TestPlansUseIndexes(t *testing.T) {
 		{"_has", store.Query{Types: obs, Count: 20, Where: pred(store.Predicate{Kind: store.KindReference,
 			Has: &store.Has{Param: "encounter", Query: &store.Query{Types: obs, Where: pred(store.Predicate{Param: "code", Kind: store.KindToken, System: "http://loinc.org", Code: "1007-7"})}}})}},
 	}
+	// A patient's whole compartment ($everything) under the access policy's
+	// hidden-label negations, which every restricted query carries.
+	compartmentTypes := []string{"Account", "AllergyIntolerance", "Appointment", "CarePlan", "CareTeam", "Claim", "Condition",
+		"Coverage", "DiagnosticReport", "DocumentReference", "Encounter", "ExplanationOfBenefit", "Goal", "ImagingStudy",
+		"Immunization", "MedicationAdministration", "MedicationRequest", "Observation", "Patient", "Procedure", "Provenance"}
+	hidden := func(code string) store.Clause {
+		return store.Clause{Or: []store.Predicate{{Param: "_security", Kind: store.KindToken, Op: store.OpNot,
+			System: "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", Code: code}}}
+	}
+	tests = append(tests, struct {
+		name string
+		q    store.Query
+	}{"compartment of many types, hidden labels", store.Query{Types: compartmentTypes, Count: 1000, Where: []store.Clause{
+		{Or: []store.Predicate{{Kind: store.KindCompartment, Compartment: store.CompartmentRef{Type: "Patient", ID: "pat-00007"}}}},
+		hidden("R"), hidden("V"),
+	}}})
 	conn, err := s.Pool().Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -39,7 +39,10 @@ func (s *Store) CommitAudit(ctx context.Context, entries []*audit.Entry) (err er
 	if len(entries) == 0 {
 		return nil
 	}
-	conn, err := s.pool.Acquire(ctx)
+	// The keyed pool: every statement here finds its rows by key or
+	// inserts, so one generic plan each, not one planned per commit while
+	// the chain head is held.
+	conn, err := s.keyed.Acquire(ctx)
 	if err != nil {
 		return errs.E("commit audit", mapErr(err), err)
 	}

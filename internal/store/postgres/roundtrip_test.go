@@ -38,25 +38,28 @@ func countingStore(tb testing.TB) (*Store, *atomic.Int64) {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { s.Close() })
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	writes := new(atomic.Int64)
-	cfg.MaxConns = 1
-	cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
+	// Each pool as Open makes it (its plan_cache_mode), of one connection
+	// that counts.
+	counting := func(like *pgxpool.Pool) *pgxpool.Pool {
+		cfg := like.Config()
+		cfg.MaxConns = 1
+		cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return countingConn{Conn: c, writes: writes}, nil
 		}
-		return countingConn{Conn: c, writes: writes}, nil
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		like.Close()
+		return pool
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s.pool.Close()
-	s.pool = pool
+	s.pool = counting(s.pool)
+	s.keyed = counting(s.keyed)
 	return s, writes
 }
 

@@ -469,8 +469,8 @@ const antiJoinTypes = 4
 // against 2 ms at 757 k resources), under the access policy's
 // hidden-label negations that every query has. NOT EXISTS is an anti-join
 // it drives from the compartment. With few types NOT IN stays: there the
-// anti-join's plans cost more to make than they save (the searches of the
-// benchmark's query mix ran up to 45% slower with it).
+// anti-join was slower (the searches and counts of the benchmark's query
+// mix ran 7-65% slower with it).
 func (b *builder) antiJoin(types []string) bool {
 	_, ok := b.d.(Postgres)
 	return ok && len(types) > antiJoinTypes

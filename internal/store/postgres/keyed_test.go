@@ -10,6 +10,7 @@ import (
 
 	"github.com/openchart/openchart/internal/store"
 	"github.com/openchart/openchart/internal/store/pgtest"
+	"github.com/openchart/openchart/internal/store/storetest"
 )
 
 // plans reports, for the session of a pool of one connection, how many
@@ -36,19 +37,7 @@ func TestKeyedPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	err = s.InTx(ctx, func(tx store.Tx) error {
-		var ws []store.Write
-		for i := range 4 {
-			id := fmt.Sprintf("p%d", i)
-			ws = append(ws, store.Write{Record: store.Record{Type: "Patient", ID: id, Version: 1, Method: store.MethodCreate,
-				LastUpdated: tx.Now(), JSON: []byte(`{"resourceType":"Patient","id":"` + id + `"}`)},
-				Index: store.Index{Tokens: []store.Token{{Param: "gender", Code: "female"}}}})
-		}
-		return tx.Put(ctx, ws)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	storetest.PutPatients(t, s, "p", 0, 4, 0)
 	const reads = 8
 	hidden := store.Clause{Or: []store.Predicate{{Param: "_security", Kind: store.KindToken, Op: store.OpNot, System: "s", Code: "R"}}}
 	for i := range reads {

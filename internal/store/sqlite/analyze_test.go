@@ -3,13 +3,12 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/openchart/openchart/internal/store"
 	"github.com/openchart/openchart/internal/store/sqlite"
+	"github.com/openchart/openchart/internal/store/storetest"
 )
 
 // TestAutoAnalyze: once enough versions are written, the store refreshes
@@ -34,22 +33,7 @@ func TestAutoAnalyze(t *testing.T) {
 		}
 		return rows
 	}
-	put := func(from, to int) {
-		t.Helper()
-		err := s.InTx(ctx, func(tx store.Tx) error {
-			var ws []store.Write
-			for i := from; i < to; i++ {
-				id := fmt.Sprintf("p%d", i)
-				ws = append(ws, store.Write{Record: store.Record{Type: "Patient", ID: id, Version: 1, Method: store.MethodCreate,
-					LastUpdated: tx.Now(), JSON: []byte(`{"resourceType":"Patient","id":"` + id + `"}`)},
-					Index: store.Index{Tokens: []store.Token{{Param: "gender", Code: "female"}}}})
-			}
-			return tx.Put(ctx, ws)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	put := func(from, to int) { storetest.PutPatients(t, s, "p", from, to, 0) }
 	put(0, 49)
 	time.Sleep(50 * time.Millisecond)
 	if n := analyzed(); n != -1 {

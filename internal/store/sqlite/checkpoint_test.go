@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openchart/openchart/internal/store"
 	"github.com/openchart/openchart/internal/store/sqlite"
+	"github.com/openchart/openchart/internal/store/storetest"
 )
 
 // TestBackgroundCheckpoint: committed pages reach the database file while
@@ -33,19 +33,7 @@ func TestBackgroundCheckpoint(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond) // the checkpoint after the migrations
 	before := size(sqlite.FileName)
-	err = s.InTx(ctx, func(tx store.Tx) error {
-		var ws []store.Write
-		for i := 0; i < 300; i++ {
-			id := fmt.Sprintf("c%d", i)
-			ws = append(ws, store.Write{Record: store.Record{Type: "Patient", ID: id, Version: 1, Method: store.MethodCreate,
-				LastUpdated: tx.Now(), JSON: []byte(fmt.Sprintf(`{"resourceType":"Patient","id":%q,"text":%q}`, id, fmt.Sprint(make([]byte, 300))))},
-				Index: store.Index{Tokens: []store.Token{{Param: "gender", Code: "female"}}}})
-		}
-		return tx.Put(ctx, ws)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	storetest.PutPatients(t, s, "c", 0, 300, 300)
 	wal := size(sqlite.FileName + "-wal")
 	if wal == 0 {
 		t.Fatal("no WAL after a commit")
@@ -84,19 +72,7 @@ func TestWALBounded(t *testing.T) {
 	}
 	write := func(batch int) {
 		t.Helper()
-		err := s.InTx(ctx, func(tx store.Tx) error {
-			var ws []store.Write
-			for i := 0; i < 100; i++ {
-				id := fmt.Sprintf("w%d-%d", batch, i)
-				ws = append(ws, store.Write{Record: store.Record{Type: "Patient", ID: id, Version: 1, Method: store.MethodCreate,
-					LastUpdated: tx.Now(), JSON: []byte(fmt.Sprintf(`{"resourceType":"Patient","id":%q,"text":%q}`, id, fmt.Sprint(make([]byte, 400))))},
-					Index: store.Index{Tokens: []store.Token{{Param: "gender", Code: "female"}}}})
-			}
-			return tx.Put(ctx, ws)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		storetest.PutPatients(t, s, fmt.Sprintf("w%d-", batch), 0, 100, 400)
 	}
 	// A reader in a transaction keeps its snapshot: the checkpoints may not
 	// copy frames written after it, and the log cannot start over.

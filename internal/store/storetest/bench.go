@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -165,5 +166,25 @@ func BenchSearchChain(b *testing.B, s store.Store) {
 		if len(res.Records) != 20 {
 			b.Fatalf("got %d records", len(res.Records))
 		}
+	}
+}
+
+// PutPatients creates, in one transaction, the Patients prefix+from ...
+// prefix+(to-1), each indexed under gender=female, with a text of about
+// 2×textBytes characters in their JSON when textBytes > 0 (to fill pages).
+func PutPatients(tb testing.TB, s store.Store, prefix string, from, to, textBytes int) {
+	tb.Helper()
+	ws := make([]store.Write, 0, to-from)
+	for i := from; i < to; i++ {
+		id := prefix + strconv.Itoa(i)
+		body := []byte(`{"resourceType":"Patient","id":"` + id + `"}`)
+		if textBytes > 0 {
+			body = fmt.Appendf(nil, `{"resourceType":"Patient","id":%q,"text":%q}`, id, fmt.Sprint(make([]byte, textBytes)))
+		}
+		ws = append(ws, store.Write{Record: store.Record{Type: "Patient", ID: id, Version: 1, Method: store.MethodCreate, JSON: body},
+			Index: store.Index{Tokens: []store.Token{{Param: "gender", Code: "female"}}}})
+	}
+	if err := put(context.Background(), s, ws...); err != nil {
+		tb.Fatalf("put patients %s%d-%s%d: %v", prefix, from, prefix, to-1, err)
 	}
 }

@@ -24,13 +24,7 @@ func TestBackgroundCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	size := func(name string) int64 {
-		fi, err := os.Stat(filepath.Join(dir, name))
-		if err != nil {
-			return 0
-		}
-		return fi.Size()
-	}
+	size := func(name string) int64 { return fileSize(filepath.Join(dir, name)) }
 	time.Sleep(300 * time.Millisecond) // the checkpoint after the migrations
 	before := size(sqlite.FileName)
 	storetest.PutPatients(t, s, "c", 0, 300, 300)
@@ -63,13 +57,7 @@ func TestWALBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	walSize := func() int64 {
-		fi, err := os.Stat(filepath.Join(dir, sqlite.FileName+"-wal"))
-		if err != nil {
-			return 0
-		}
-		return fi.Size()
-	}
+	walSize := func() int64 { return fileSize(filepath.Join(dir, sqlite.FileName+"-wal")) }
 	write := func(batch int) {
 		t.Helper()
 		storetest.PutPatients(t, s, fmt.Sprintf("w%d-", batch), 0, 100, 400)
@@ -112,4 +100,13 @@ func TestWALBounded(t *testing.T) {
 			}
 		}
 	}
+}
+
+// fileSize is the size of the file at path, 0 when there is none (yet).
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }

@@ -97,6 +97,21 @@ func Seal(e *Entry, seq int64, prev []byte) (data, hash []byte) {
 	return data, Hash(prev, data)
 }
 
+// Escape returns v as the canonical bytes spell a value (see escape); ""
+// stays "" (a field left out).
+func Escape(v string) string {
+	plainAll := true
+	for i := 0; i < len(v) && plainAll; i++ {
+		plainAll = plain(v[i])
+	}
+	if plainAll { // "" included
+		return v
+	}
+	var b bytes.Buffer
+	escape(&b, v)
+	return b.String()
+}
+
 // escape writes v with every byte outside [A-Za-z0-9] and "-._~:/@|=,+*!'()"
 // as %HH (upper-case hex): deterministic, and free of the space and line
 // feed that separate values and fields.

@@ -157,20 +157,24 @@ type Columns struct {
 	User        string // Agent.Name()
 	UserID      string
 	FHIRUser    string
-	Patients    []string
+	// Organization is Agent.Organization as the canonical bytes spell it
+	// (Escape): a store can take it from the bytes alone, which is how
+	// entries recorded before the column existed got theirs.
+	Organization string
+	Patients     []string
 }
 
 // Columns returns the entry's column values.
 func (e *Entry) Columns() Columns {
 	return Columns{Recorded: e.Recorded, Action: string(e.Action), Interaction: e.Interaction,
 		Outcome: int(e.Outcome), User: e.Agent.Name(), UserID: e.Agent.UserID, FHIRUser: e.Agent.FHIRUser,
-		Patients: SortPatients(slices.Clone(e.Patients))}
+		Organization: Escape(e.Agent.Organization), Patients: SortPatients(slices.Clone(e.Patients))}
 }
 
 func (c *Columns) equal(o *Columns) bool {
 	return c.Recorded.Equal(o.Recorded) && c.Action == o.Action && c.Interaction == o.Interaction &&
 		c.Outcome == o.Outcome && c.User == o.User && c.UserID == o.UserID && c.FHIRUser == o.FHIRUser &&
-		slices.Equal(c.Patients, o.Patients)
+		c.Organization == o.Organization && slices.Equal(c.Patients, o.Patients)
 }
 
 // SortPatients sorts and deduplicates ids, dropping empty ones.

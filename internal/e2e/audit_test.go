@@ -54,7 +54,8 @@ func newAttacker(t *testing.T, cfg app.Config) *attacker {
 		if _, err := db.ExecContext(ctx, "DELETE FROM audit_log WHERE seq = 1"); err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Fatalf("deleting an entry: err = %v, want the append-only refusal", err)
 		}
-		for _, tr := range []string{"audit_log_no_update", "audit_log_no_delete", "audit_patient_no_update", "audit_patient_no_delete"} {
+		for _, tr := range []string{"audit_log_no_update", "audit_log_no_delete", "audit_patient_no_update", "audit_patient_no_delete",
+			"audit_org_no_update", "audit_org_no_delete"} {
 			at.exec("DROP TRIGGER " + tr)
 		}
 		return at
@@ -84,6 +85,7 @@ func newAttacker(t *testing.T, cfg app.Config) *attacker {
 	}
 	at.exec("ALTER TABLE audit_log DISABLE TRIGGER USER")
 	at.exec("ALTER TABLE audit_patient DISABLE TRIGGER USER")
+	at.exec("ALTER TABLE audit_org DISABLE TRIGGER USER")
 	return at
 }
 
@@ -144,6 +146,11 @@ func TestAuditTampering(t *testing.T) {
 		}, func(int64) int64 { return k }},
 		{"patient row", func(at *attacker, _ int64) {
 			at.exec("DELETE FROM audit_patient WHERE seq = ?1", k)
+		}, func(int64) int64 { return k }},
+		{"organization row", func(at *attacker, _ int64) {
+			// The entries are an operator's, of no organization: a row
+			// that puts one in another organization's report.
+			at.exec("INSERT INTO audit_org (seq, organization) VALUES (?1, 'Organization/elsewhere')", k)
 		}, func(int64) int64 { return k }},
 		{"delete", func(at *attacker, _ int64) {
 			at.exec("DELETE FROM audit_patient WHERE seq = ?1", k)

@@ -41,8 +41,15 @@ type AuditQuery struct {
 	From, To time.Time // recorded in [From, To]
 	// User matches the agent's name (username, else client id), user id or
 	// fhirUser reference.
-	User         string
-	Patient      string // entries concerning this patient
+	User    string
+	Patient string // entries concerning this patient
+	// Organization: entries whose agent acted for this organization
+	// (Agent.Organization, a reference such as "Organization/x").
+	Organization string
+	// OnlyPatients, when not nil, keeps entries that concern one of these
+	// patients and no other: what a patient may read of the trail. An
+	// empty, non-nil list matches nothing.
+	OnlyPatients []string
 	Actions      []audit.Action
 	Interactions []string
 	Outcomes     []audit.Outcome

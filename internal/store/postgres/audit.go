@@ -42,14 +42,14 @@ const headForUpdate = "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"
 
 // queueAudit numbers and chains entries after the head (seq, prev), which
 // the caller holds locked, and queues on b the statements that insert them
-// and move the head: the entries' rows, their patient rows, the new head.
+// and move the head: the entries' rows, their patient and organization rows, the new head.
 func queueAudit(b *pgx.Batch, entries []*audit.Entry, seq int64, prev []byte) {
 	n := len(entries)
 	seqs, recs, outs := make([]int64, n), make([]int64, n), make([]int32, n)
 	acts, ints, users, uids, fus := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	prevs, hashes, datas := make([][]byte, n), make([][]byte, n), make([][]byte, n)
-	var pats []string
-	var patSeqs []int64
+	var pats, orgs []string
+	var patSeqs, orgSeqs []int64
 	for i, e := range entries {
 		seq++
 		data, hash := audit.Seal(e, seq, prev)
@@ -60,6 +60,9 @@ func queueAudit(b *pgx.Batch, entries []*audit.Entry, seq int64, prev []byte) {
 		for _, p := range c.Patients {
 			pats, patSeqs = append(pats, p), append(patSeqs, seq)
 		}
+		if c.Organization != "" {
+			orgSeqs, orgs = append(orgSeqs, seq), append(orgs, c.Organization)
+		}
 		prev = hash
 	}
 	b.Queue(`INSERT INTO `+sqlgen.AuditLogTable+`
@@ -67,6 +70,9 @@ func queueAudit(b *pgx.Batch, entries []*audit.Entry, seq int64, prev []byte) {
 		seqs, recs, acts, ints, outs, users, uids, fus, prevs, hashes, datas)
 	if len(pats) > 0 {
 		b.Queue(`INSERT INTO `+sqlgen.AuditPatientTable+` SELECT * FROM unnest($1::text[], $2::bigint[])`, pats, patSeqs)
+	}
+	if len(orgs) > 0 {
+		b.Queue(`INSERT INTO `+sqlgen.AuditOrgTable+` SELECT * FROM unnest($1::bigint[], $2::text[])`, orgSeqs, orgs)
 	}
 	b.Queue("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", seq, prev)
 }
@@ -122,7 +128,7 @@ func (s *Store) auditRows(ctx context.Context, st sqlgen.Stmt) ([]*audit.Row, er
 		var outcome int32
 		r := &audit.Row{}
 		_, err = pgx.ForEachRow(rows, []any{&r.Seq, &r.Prev, &r.Hash, &r.Data, &rec, &r.Action, &r.Interaction, &outcome,
-			&r.User, &r.UserID, &r.FHIRUser}, func() error {
+			&r.User, &r.UserID, &r.FHIRUser, &r.Organization}, func() error {
 			row := *r
 			row.Prev, row.Hash, row.Data = slices.Clone(r.Prev), slices.Clone(r.Hash), slices.Clone(r.Data)
 			row.Recorded, row.Outcome = sqlgen.FromMicros(rec), int(outcome)

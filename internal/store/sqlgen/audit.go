@@ -3,18 +3,23 @@ package sqlgen
 import (
 	"strings"
 
+	"github.com/openchart/openchart/internal/audit"
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/store"
 )
 
 // AuditColumns are the columns audit statements return, in order.
-const AuditColumns = "a.seq, a.prev_hash, a.hash, a.entry, a.recorded, a.action, a.interaction, a.outcome, a.username, a.user_id, a.fhir_user"
+const AuditColumns = "a.seq, a.prev_hash, a.hash, a.entry, a.recorded, a.action, a.interaction, a.outcome, a.username, a.user_id, a.fhir_user, " +
+	"COALESCE((SELECT o.organization FROM audit_org o WHERE o.seq = a.seq), '')"
 
-// AuditInsert inserts one audit_log row; AuditPatientInsert one
-// audit_patient row (the patients of an entry, for reports by patient).
+// The tables and columns an append inserts: one audit_log row per entry,
+// one audit_patient row per patient of an entry (reports by patient), one
+// audit_org row per entry whose agent acted for an organization (reports
+// limited to one).
 const (
 	AuditLogTable     = "audit_log (seq, recorded, action, interaction, outcome, username, user_id, fhir_user, prev_hash, hash, entry)"
 	AuditPatientTable = "audit_patient (patient, seq)"
+	AuditOrgTable     = "audit_org (seq, organization)"
 )
 
 // auditKeys maps sort keys to expressions. The patient key is the
@@ -47,6 +52,22 @@ func AuditRange(d Dialect, q store.AuditQuery, count int) (Stmt, error) {
 	}
 	if q.Patient != "" {
 		conds = append(conds, "a.seq IN (SELECT p.seq FROM audit_patient p WHERE p.patient = "+b.arg(q.Patient)+")")
+	}
+	if q.Organization != "" {
+		conds = append(conds, "a.seq IN (SELECT o.seq FROM audit_org o WHERE o.organization = "+b.arg(audit.Escape(q.Organization))+")")
+	}
+	if q.OnlyPatients != nil {
+		// Some patient of the set, and none outside it.
+		ph := make([]string, len(q.OnlyPatients))
+		for i, p := range q.OnlyPatients {
+			ph[i] = b.arg(p)
+		}
+		set := "(" + strings.Join(ph, ", ") + ")"
+		if len(ph) == 0 {
+			set = "(NULL)" // no patient: nothing matches
+		}
+		conds = append(conds, "a.seq IN (SELECT p.seq FROM audit_patient p WHERE p.patient IN "+set+")",
+			"NOT EXISTS (SELECT 1 FROM audit_patient p WHERE p.seq = a.seq AND p.patient NOT IN "+set+")")
 	}
 	in := func(col string, n int, v func(i int) any) {
 		if n == 0 {

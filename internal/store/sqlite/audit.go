@@ -14,7 +14,7 @@ import (
 // writer connection (preparing them for every read's entry cost more than
 // the inserts).
 type auditStmts struct {
-	head, log, pat, moveHead *sql.Stmt
+	head, log, pat, org, moveHead *sql.Stmt
 }
 
 func (a *auditStmts) prepare(ctx context.Context, db *sql.DB) error {
@@ -30,12 +30,13 @@ func (a *auditStmts) prepare(ctx context.Context, db *sql.DB) error {
 	a.head = p("SELECT seq, hash FROM audit_head WHERE id = 1")
 	a.log = p("INSERT INTO " + sqlgen.AuditLogTable + " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
 	a.pat = p("INSERT INTO " + sqlgen.AuditPatientTable + " VALUES (?1, ?2)")
+	a.org = p("INSERT INTO " + sqlgen.AuditOrgTable + " VALUES (?1, ?2)")
 	a.moveHead = p("UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1")
 	return err
 }
 
 func (a *auditStmts) close() {
-	for _, st := range []*sql.Stmt{a.head, a.log, a.pat, a.moveHead} {
+	for _, st := range []*sql.Stmt{a.head, a.log, a.pat, a.org, a.moveHead} {
 		if st != nil {
 			st.Close()
 		}
@@ -60,6 +61,7 @@ func (t *tx) AppendAudit(ctx context.Context, entries []*audit.Entry) error {
 		return errs.E("append audit", mapErr(err), err)
 	}
 	log, pat := st(a.log), st(a.pat)
+	var org *sql.Stmt // most entries name no organization
 	for _, e := range entries {
 		seq++
 		data, hash := audit.Seal(e, seq, prev)
@@ -70,6 +72,14 @@ func (t *tx) AppendAudit(ctx context.Context, entries []*audit.Entry) error {
 		}
 		for _, p := range c.Patients {
 			if _, err := pat.ExecContext(ctx, p, seq); err != nil {
+				return errs.E("append audit", mapErr(err), err)
+			}
+		}
+		if c.Organization != "" {
+			if org == nil {
+				org = st(a.org)
+			}
+			if _, err := org.ExecContext(ctx, seq, c.Organization); err != nil {
 				return errs.E("append audit", mapErr(err), err)
 			}
 		}
@@ -137,7 +147,7 @@ func (s *Store) auditRows(ctx context.Context, st sqlgen.Stmt) ([]*audit.Row, er
 		r := &audit.Row{}
 		var rec int64
 		if err := rows.Scan(&r.Seq, &r.Prev, &r.Hash, &r.Data, &rec, &r.Action, &r.Interaction, &r.Outcome,
-			&r.User, &r.UserID, &r.FHIRUser); err != nil {
+			&r.User, &r.UserID, &r.FHIRUser, &r.Organization); err != nil {
 			rows.Close()
 			return nil, errs.E("audit", mapErr(err), err)
 		}

@@ -46,7 +46,8 @@ func TestAuditUserIDIndexDropped(t *testing.T) {
 		t.Fatal("a new store has audit_log_user_id")
 	}
 	// The directory as version 3 left it.
-	for _, q := range []string{"CREATE INDEX audit_log_user_id ON audit_log (user_id, recorded)", "DELETE FROM schema_version WHERE version >= 4"} {
+	for _, q := range []string{"CREATE INDEX audit_log_user_id ON audit_log (user_id, recorded)", "DROP TABLE audit_org",
+		"DELETE FROM schema_version WHERE version >= 4"} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)
 		}

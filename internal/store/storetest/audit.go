@@ -58,6 +58,7 @@ func testAuditChain(t *testing.T, s store.Store) {
 	VerifyChain(t, s, 0)
 
 	first := auditEntry("alice", audit.InteractionRead, audit.Success, "p2", "p1")
+	first.Agent.Organization = "Organization/a b" // kept as the canonical bytes spell it
 	appendAudit(t, s, first)
 	if first.Seq != 1 {
 		t.Fatalf("first entry numbered %d", first.Seq)
@@ -107,7 +108,10 @@ func testAuditChain(t *testing.T, s store.Store) {
 	if d := cmp.Diff(first.Columns(), rows[0].Columns); d != "" {
 		t.Errorf("columns (-want +got):\n%s", d)
 	}
-	if got.Seq != 1 || got.Agent.Username != "alice" || !got.Recorded.Equal(first.Recorded) {
+	if rows[0].Organization != "Organization/a%20b" {
+		t.Errorf("organization column = %q", rows[0].Organization)
+	}
+	if got.Seq != 1 || got.Agent.Username != "alice" || got.Agent.Organization != "Organization/a b" || !got.Recorded.Equal(first.Recorded) {
 		t.Errorf("entry read back = %+v", got)
 	}
 	if rows, _ := s.AuditScan(ctx, 2, 10); len(rows) != 1 || rows[0].Seq != 3 {
@@ -150,13 +154,15 @@ func testAuditConcurrent(t *testing.T, s store.Store) {
 	VerifyChain(t, s, writers*each)
 }
 
-// testAuditRange: reports filter by time, user, patient, action, outcome
-// and entry, sort by each key and page.
+// testAuditRange: reports filter by time, user, patient, organization,
+// patient set, action, outcome and entry, sort by each key and page.
 func testAuditRange(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	appendAudit(t, s, auditEntry("alice", "read", audit.Success, "p1"))
+	org := func(e *audit.Entry, org string) *audit.Entry { e.Agent.Organization = org; return e }
+	appendAudit(t, s, org(auditEntry("alice", "read", audit.Success, "p1"), "Organization/x"))
 	mid := time.Now().UTC()
-	appendAudit(t, s, auditEntry("bob", "update", audit.MinorFailure, "p2"), auditEntry("carol", "search", audit.Success, "p1", "p2"))
+	appendAudit(t, s, org(auditEntry("bob", "update", audit.MinorFailure, "p2"), "Org y"),
+		org(auditEntry("carol", "search", audit.Success, "p1", "p2"), "Organization/x"))
 	appendAudit(t, s, auditEntry("alice", "delete", audit.SeriousFailure))
 	seqs := func(q store.AuditQuery) []int64 {
 		t.Helper()
@@ -183,6 +189,12 @@ func testAuditRange(t *testing.T, s store.Store) {
 		{"user name", store.AuditQuery{User: "alice"}, []int64{1, 4}},
 		{"user id", store.AuditQuery{User: "id-bob"}, []int64{2}},
 		{"patient", store.AuditQuery{Patient: "p2"}, []int64{2, 3}},
+		{"organization", store.AuditQuery{Organization: "Organization/x"}, []int64{1, 3}},
+		{"organization that needs escaping", store.AuditQuery{Organization: "Org y"}, []int64{2}},
+		{"organization and patient", store.AuditQuery{Organization: "Organization/x", Patient: "p2"}, []int64{3}},
+		{"only one patient", store.AuditQuery{OnlyPatients: []string{"p1"}}, []int64{1}},
+		{"only two patients", store.AuditQuery{OnlyPatients: []string{"p2", "p1"}}, []int64{1, 2, 3}},
+		{"only no patient", store.AuditQuery{OnlyPatients: []string{}}, []int64{}},
 		{"action", store.AuditQuery{Actions: []audit.Action{audit.Read, audit.Delete}}, []int64{1, 3, 4}},
 		{"interaction", store.AuditQuery{Interactions: []string{"search"}}, []int64{3}},
 		{"outcome", store.AuditQuery{Outcomes: []audit.Outcome{audit.MinorFailure, audit.SeriousFailure}}, []int64{2, 4}},
@@ -204,4 +216,46 @@ func testAuditRange(t *testing.T, s store.Store) {
 	if _, err := s.AuditRange(ctx, store.AuditQuery{Sort: []store.AuditSort{{Key: "colour"}}}); err == nil {
 		t.Error("unknown sort key accepted")
 	}
+}
+
+// AuditOrgBackfill checks, on a store made before audit_org existed, the
+// migration that added it. open opens the store (the same database each
+// time); undo, given the closed store's database, puts the schema back as
+// it was before the migration. Entries recorded then name organizations in
+// their bytes only: reopening must fill the table from them, so that
+// reports by organization find them and the chain still verifies.
+func AuditOrgBackfill(t *testing.T, open func() store.Store, undo func()) {
+	t.Helper()
+	ctx := context.Background()
+	s := open()
+	org := func(e *audit.Entry, org string) *audit.Entry { e.Agent.Organization = org; return e }
+	appendAudit(t, s, org(auditEntry("alice", "read", audit.Success, "p1"), "Organization/x"),
+		auditEntry("system", "read", audit.Success, "p1"),
+		org(auditEntry("bob", "read", audit.Success, "p2"), "Org y"), // spelled "Org%20y" in the bytes
+		org(auditEntry("carol", "search", audit.Success), "Organization/x"))
+	s.Close()
+	undo()
+
+	s = open()
+	defer s.Close()
+	VerifyChain(t, s, 4)
+	for org, want := range map[string][]int64{"Organization/x": {1, 4}, "Org y": {3}, "Organization/z": nil} {
+		page, err := s.AuditRange(ctx, store.AuditQuery{Organization: org})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, r := range page.Rows {
+			got = append(got, r.Seq)
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("entries of %s after the migration (-want +got):\n%s", org, d)
+		}
+	}
+	// Entries appended after the migration get their row too.
+	appendAudit(t, s, org(auditEntry("dave", "read", audit.Success, "p3"), "Organization/x"))
+	if page, err := s.AuditRange(ctx, store.AuditQuery{Organization: "Organization/x"}); err != nil || len(page.Rows) != 3 {
+		t.Errorf("after a new entry: %v, %v", page, err)
+	}
+	VerifyChain(t, s, 5)
 }

@@ -69,6 +69,10 @@ type Principal struct {
 	BreakGlass []BreakGlass
 	// Source is where the request came from (client IP), for the audit trail.
 	Source string
+	// SystemAdmin: a user who administers the whole deployment (every
+	// organization's accounts and clients), who may read the whole audit
+	// trail. It gives no access to patient data.
+	SystemAdmin bool
 }
 
 // BreakGlass is a declared emergency access to a record

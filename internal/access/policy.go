@@ -64,6 +64,9 @@ type Rules struct {
 	BreakGlass []BreakGlass
 	// Sensitive: may see restricted and very restricted resources.
 	Sensitive bool
+	// Auditor: may read the organization's part of the audit trail;
+	// SystemAdmin the whole of it (Principal.SystemAdmin).
+	Auditor, SystemAdmin bool
 	// Proxy: acts for someone else (a RelatedPerson user), who does not see
 	// what is labelled confidential to the patient (HiddenLabels).
 	Proxy bool
@@ -137,9 +140,12 @@ func userRules(p *Principal, now time.Time) *Rules {
 				perms[x] = true
 			}
 		}
+		if p.SystemAdmin {
+			scopes = append(scopes, parseAll(auditScopes)...)
+		}
 		r.groups, r.deny = [][]Scope{scopes}, deny
-		r.Organization, r.Staff = p.Organization, true
-		r.Sensitive = perms[PermSensitive]
+		r.Organization, r.Staff, r.SystemAdmin = p.Organization, true, p.SystemAdmin
+		r.Sensitive, r.Auditor = perms[PermSensitive], perms[PermAudit]
 		if perms[PermBreakGlass] {
 			for _, g := range p.BreakGlass {
 				if g.Patient != "" && g.Until.After(now) {
@@ -165,6 +171,15 @@ func userRules(p *Principal, now time.Time) *Rules {
 		pats = append(pats, p.Patient)
 	}
 	if len(pats) == 0 {
+		if p.SystemAdmin {
+			// A system administrator acting for no organization: the
+			// audit trail, and no patient's data (an empty patient set).
+			r.groups, r.PatientContext, r.SystemAdmin = [][]Scope{parseAll(auditScopes)}, true, true
+			if viaClient {
+				r.groups = append(r.groups, tok)
+			}
+			return r
+		}
 		// Neither staff nor a patient: no data at all.
 		return &Rules{Refused: true}
 	}
@@ -180,6 +195,51 @@ func userRules(p *Principal, now time.Time) *Rules {
 	r.Proxy = strings.HasPrefix(p.FHIRUser, "RelatedPerson/")
 	r.Self = !r.Proxy
 	return r
+}
+
+// auditScopes are what a system administrator holds beside their roles:
+// the search and read of the audit trail.
+var auditScopes = []string{"user/AuditEvent.rs"}
+
+// AuditScope is the part of the audit trail a principal may read, on top
+// of the AuditEvent search permission a report needs (docs/ACCESS.md, "The
+// audit trail").
+type AuditScope uint8
+
+const (
+	// AuditNone: none of it (staff without the audit permission, the
+	// anonymous).
+	AuditNone AuditScope = iota
+	// AuditAll: the whole trail (operators, OpenChart itself, system
+	// administrators, backend services that act over every patient).
+	AuditAll
+	// AuditOrganization: the entries of everyone acting for
+	// Rules.Organization (that organization's auditors).
+	AuditOrganization
+	// AuditPatients: the entries that concern Rules.Patients and no other
+	// patient (patients, proxies, apps in a patient context).
+	AuditPatients
+)
+
+// AuditScope says which entries of the audit trail the rules let the
+// principal read.
+func (r *Rules) AuditScope() AuditScope {
+	switch {
+	case r.Unrestricted:
+		return AuditAll
+	case r.Refused:
+		return AuditNone
+	case r.SystemAdmin:
+		return AuditAll
+	case r.Staff:
+		if r.Auditor {
+			return AuditOrganization
+		}
+		return AuditNone
+	case r.PatientContext:
+		return AuditPatients
+	}
+	return AuditAll
 }
 
 // Permit reports whether the rules grant permission perm (one of c, r, u,

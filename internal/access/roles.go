@@ -19,6 +19,11 @@ const (
 	// PermBreakGlass: may declare an emergency access to a record the
 	// user could not otherwise see (the grant itself is auth's business).
 	PermBreakGlass = "break-glass"
+	// PermAudit: may read the audit trail of the organization: the
+	// entries of everyone acting for it (the scope AuditEvent.rs is needed
+	// too; without this permission it reaches AuditEvents apps recorded,
+	// not the trail).
+	PermAudit = "audit"
 )
 
 // Role is what holders of one role may do in their organization: SMART v2
@@ -59,7 +64,7 @@ func Roles() map[string]Role {
 			"user/Organization.cruds", "user/Practitioner.cruds", "user/PractitionerRole.cruds",
 			"user/Location.cruds", "user/HealthcareService.cruds", "user/Consent.cruds",
 			"user/AuditEvent.rs", // the audit report
-		}},
+		}, Perms: []string{PermAudit}},
 	}
 }
 

@@ -315,7 +315,7 @@ func rolesIn(u *User, org string) []string {
 func (s *Service) Principal(sess *Session, u *User, grants []access.BreakGlass, source string) *access.Principal {
 	p := &access.Principal{Kind: access.User, UserID: u.ID, Username: u.Username, FHIRUser: u.FHIRUser,
 		Organization: sess.Organization, Roles: rolesIn(u, sess.Organization), Patient: sess.Patient,
-		Patients: slices.Clone(u.Patients), Source: source}
+		Patients: slices.Clone(u.Patients), Source: source, SystemAdmin: u.SystemAdmin}
 	now := s.now()
 	for _, g := range grants {
 		if g.Until.After(now) {

@@ -455,6 +455,14 @@ func (e *leakEnv) run() {
 	e.mustSee(staffYBG, "Patient/"+pb, "Encounter?patient="+pb)
 	e.breakGlassAudited(pb)
 
+	// The audit trail, which by now records every request above: patients
+	// and their apps read the entries about them alone, an organization's
+	// admin those of its staff, clinicians none of it.
+	adminX := &viewer{name: "admin of X", p: &access.Principal{Kind: access.User, Username: "admin-x", Organization: "Organization/" + orgX, Roles: []string{"admin"}}}
+	for _, v := range []*viewer{patientA, proxy, app, adminX, staffX, staffYBG} {
+		e.auditTrail(v)
+	}
+
 	// Without credentials nothing is served.
 	anon := &viewer{name: "anonymous", p: nil}
 	for _, target := range []string{"/Patient", "/Patient/" + pa, "/Observation?patient=" + pa} {
@@ -746,5 +754,46 @@ func (e *leakEnv) breakGlassAudited(pb string) {
 	}
 	if !found {
 		e.t.Errorf("no audited read of Patient/%s names the break-the-glass grant", pb)
+	}
+}
+
+// auditTrail reads the audit trail as v: every entry v gets must be one v
+// may read (about v's patients and no other, or by v's organization's
+// staff), v must get some, and staff who are not admins get 403.
+func (e *leakEnv) auditTrail(v *viewer) {
+	code, body := e.do(v, "GET", "/AuditEvent?_count=1000", nil)
+	admin := slices.Contains(v.p.Roles, "admin")
+	if v.staff && !admin {
+		if code != http.StatusForbidden {
+			e.leak(v, fmt.Sprintf("GET /AuditEvent: status %d, want 403", code))
+		}
+		return
+	}
+	var b struct {
+		Entry []struct {
+			Resource json.RawMessage `json:"resource"`
+		} `json:"entry"`
+	}
+	if code != http.StatusOK || json.Unmarshal(body, &b) != nil || len(b.Entry) == 0 {
+		e.t.Errorf("%s: GET /AuditEvent: status %d, %d entries, want some", v.name, code, len(b.Entry))
+		return
+	}
+	for _, en := range b.Entry {
+		r := describe(en.Resource)
+		if admin {
+			// The agent's role names the organization acted for.
+			if !bytes.Contains(en.Resource, []byte(`"text":"organization `+v.p.Organization+`"`)) {
+				e.leak(v, fmt.Sprintf("GET /AuditEvent returned entry %s, not by a member of %s", r.id, v.p.Organization))
+			}
+			continue
+		}
+		if len(r.pats) == 0 {
+			e.leak(v, fmt.Sprintf("GET /AuditEvent returned entry %s, about no patient", r.id))
+		}
+		for _, p := range r.pats {
+			if !v.allowed[p] {
+				e.leak(v, fmt.Sprintf("GET /AuditEvent returned entry %s about patient %s", r.id, p))
+			}
+		}
 	}
 }

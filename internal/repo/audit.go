@@ -347,13 +347,26 @@ func (r *Repo) rolledBack(ctx context.Context, entries []*audit.Entry, err error
 	r.record(err, entries...)
 }
 
-// AuditReport lists audit entries for a report (170.315(d)(3)). Reading
-// the trail is itself recorded: a search of AuditEvent by the principal.
+// AuditReport lists audit entries for a report (170.315(d)(3)), limited
+// to the part of the trail the principal may read (access.AuditScope):
+// an organization's auditors see the entries of those acting for it, a
+// patient those about them alone. Reading the trail is itself recorded: a
+// search of AuditEvent by the principal.
 func (r *Repo) AuditReport(ctx context.Context, q store.AuditQuery) (*store.AuditPage, error) {
 	var page *store.AuditPage
 	var err error
 	if g := r.guard(ctx); !g.open() {
 		_, err = g.typeClauses("audit report", "AuditEvent", 's')
+		if err == nil {
+			switch g.rules.AuditScope() {
+			case access.AuditOrganization:
+				q.Organization = g.rules.Organization
+			case access.AuditPatients:
+				q.OnlyPatients = append([]string{}, g.rules.Patients...) // not nil: none matches none
+			case access.AuditNone:
+				err = g.refused("audit report", "the audit trail is for the organization's auditors")
+			}
+		}
 	}
 	if err == nil {
 		page, err = r.store.AuditRange(ctx, q)

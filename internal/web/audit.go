@@ -31,6 +31,9 @@ type auditView struct {
 	Prev, Next         string // links to the neighbouring pages
 	Offset             int
 	FromValue, ToValue string
+	// Scope says which part of the trail the report covers: all of it for
+	// a system administrator, else the organization acted for.
+	Scope string
 }
 
 type auditRow struct {
@@ -118,7 +121,12 @@ func (s *server) auditPage(w http.ResponseWriter, r *http.Request) error {
 	offset, _ := strconv.Atoi(in.Get("offset"))
 	q.Offset = max(offset, 0)
 
-	v := auditView{Actions: auditActions, Outcomes: auditOutcomes, Sorts: auditSorts, Offset: q.Offset}
+	v := auditView{Actions: auditActions, Outcomes: auditOutcomes, Sorts: auditSorts, Offset: q.Offset,
+		Scope: "All entries: you administer the system."}
+	if st := stateOf(r); !st.user.SystemAdmin {
+		v.Scope = "Entries of everyone acting for " + s.orgNames(r.Context(), st.user).name(st.session.Organization) +
+			", the organization you administer."
+	}
 	p := page{Title: "Audit report", Form: form, Errors: fe}
 	status := http.StatusOK
 	if len(fe) > 0 {

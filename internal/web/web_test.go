@@ -274,6 +274,16 @@ func TestAdminPages(t *testing.T) {
 	if strings.Contains(r.body, "admin1</td>") {
 		t.Error("the user filter let other users through")
 	}
+	// An organization's admin reads the entries of those acting for it:
+	// not those of the operator ("test") who set the accounts up.
+	r = admin.get("/admin/audit?sort=user&order=asc")
+	wantBody(t, r, "Entries of everyone acting for", "admin1</td>")
+	if strings.Contains(r.body, "<td>test</td>") {
+		t.Error("an organization's admin sees the operator's entries")
+	}
+	if all, err := e.app.Repo.AuditReport(operator(), store.AuditQuery{User: "test"}); err != nil || len(all.Rows) == 0 {
+		t.Errorf("the operator's entries the report leaves out: %v, %v", all, err)
+	}
 	r = admin.get("/admin/audit?from=yesterday")
 	wantStatus(t, r, http.StatusBadRequest)
 	wantBody(t, r, `id="from-error"`)

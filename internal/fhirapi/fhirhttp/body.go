@@ -2,7 +2,6 @@ package fhirhttp
 
 import (
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"mime"
@@ -10,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/fhirapi"

@@ -267,7 +267,11 @@ func (r *runner) logf(format string, args ...any) {
 
 func (r *runner) add(row Row) {
 	r.rep.Rows = append(r.rep.Rows, row)
-	r.logf("%-45s c=%-3d %10.1f %s errors=%d %s", row.Phase, row.Clients, row.Rate, row.Unit, row.Errors, row.Note)
+	lat := ""
+	if row.P99 > 0 {
+		lat = fmt.Sprintf(" p50=%.2fms p99=%.2fms", row.P50, row.P99)
+	}
+	r.logf("%-45s c=%-3d %10.1f %s%s errors=%d %s", row.Phase, row.Clients, row.Rate, row.Unit, lat, row.Errors, row.Note)
 }
 
 func (r *runner) ping(ctx context.Context) error {

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/openchart/openchart/internal/store"
@@ -58,5 +59,11 @@ func TestReopen(t *testing.T) {
 	defer s.Close()
 	if _, err := s.Read(ctx, "Patient", "a"); err != nil {
 		t.Errorf("read after reopen: %v", err)
+	}
+}
+
+func BenchmarkAuditCommit(b *testing.B) {
+	for _, n := range []int{1, 4, 8} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) { storetest.BenchAuditCommit(b, openB(b), n) })
 	}
 }

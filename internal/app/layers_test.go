@@ -22,6 +22,7 @@ var layers = map[string]int{
 	"internal/access":                    0,
 	"internal/fhirpath":                  0,
 	"internal/progress":                  0,
+	"internal/clientip":                  0,
 	"internal/shareddata":                0,
 	"internal/terminology":               0,
 	"internal/fhir/defs/internal/format": 0,

@@ -251,4 +251,10 @@ func TestServeSelfSigned(t *testing.T) {
 	if code := Main([]string{"serve", "--consent", "maybe"}, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "opt-in or opt-out") {
 		t.Errorf("--consent maybe: exit %d, %q", code, stderr.String())
 	}
+	for _, bad := range []string{"-1", "one"} {
+		stderr.Reset()
+		if code := Main([]string{"serve", "--trusted-proxies", bad}, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "--trusted-proxies must be") {
+			t.Errorf("--trusted-proxies %s: exit %d, %q", bad, code, stderr.String())
+		}
+	}
 }

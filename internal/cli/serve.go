@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +39,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	selfSigned := fs.Bool("self-signed", false, "serve HTTPS with a self-signed certificate for local use (made once, kept in the data directory)")
 	pprofAddr := fs.String("pprof", "", "serve Go runtime profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060 (off by default)")
 	memLimit := fs.String("memory-limit", envOr("OPENCHART_MEMORY_LIMIT", defaultMemoryLimit), "soft limit of the memory the Go runtime uses (runtime/debug.SetMemoryLimit), e.g. 192MiB or 1GiB; 0 or off for none; GOMEMLIMIT in the environment wins")
+	proxies := fs.String("trusted-proxies", envOr("OPENCHART_TRUSTED_PROXIES", "0"), "number of reverse proxies in front of the server, each appending the client's address to X-Forwarded-For (0: clients connect directly); the client's address, for sign-in limits and the audit trail, is then read from that header")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return err
@@ -46,6 +48,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected arguments: %v", fs.Args())}
+	}
+	nProxies, err := strconv.Atoi(*proxies)
+	if err != nil || nProxies < 0 {
+		return usageError{fmt.Errorf("--trusted-proxies must be a number of proxies (0 or more), not %q", *proxies)}
 	}
 	consentModel, ok := access.ParseConsentModel(*consent)
 	if !ok {
@@ -115,7 +121,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer a.Close()
-	d, err := doors.New(ctx, a, doors.Config{PublicURL: public, Secure: tlsConf != nil || strings.HasPrefix(public, "https://"), Logger: log, Mail: mailer})
+	d, err := doors.New(ctx, a, doors.Config{PublicURL: public, Secure: tlsConf != nil || strings.HasPrefix(public, "https://"),
+		Proxies: nProxies, Logger: log, Mail: mailer})
 	if err != nil {
 		return err
 	}

@@ -34,8 +34,11 @@ type Config struct {
 	// Secure: the server speaks TLS (or sits behind a proxy that does);
 	// cookies are marked Secure.
 	Secure bool
-	// TrustProxy: honour X-Forwarded-* headers from a trusted proxy.
-	TrustProxy bool
+	// Proxies is the number of reverse proxies in front of the server
+	// (web.Config.Proxies): the client's address is read from the
+	// X-Forwarded-For they append, the public origin from
+	// X-Forwarded-Proto and X-Forwarded-Host.
+	Proxies int
 	// Auth configures sign-in (lockout, timeouts); zero values take the
 	// identity service's defaults.
 	Auth   auth.Options
@@ -96,6 +99,7 @@ func New(ctx context.Context, a *app.App, cfg Config) (*Doors, error) {
 		Auth:     svc,
 		Patients: smart.RepoPatients(a.Repo, a.Compiler),
 		BaseURL:  strings.TrimSuffix(cfg.PublicURL, "/"),
+		Proxies:  cfg.Proxies,
 		Logger:   cfg.Logger,
 	})
 	if err != nil {
@@ -139,14 +143,14 @@ func New(ctx context.Context, a *app.App, cfg Config) (*Doors, error) {
 		Logger:      cfg.Logger,
 		Secure:      cfg.Secure,
 		IdleTimeout: svc.Options().IdleTimeout,
-		TrustProxy:  cfg.TrustProxy,
+		Proxies:     cfg.Proxies,
 	})
 	if err != nil {
 		return nil, err
 	}
 	api := fhirhttp.New(a.API, fhirhttp.Options{
 		BasePath:     "/fhir",
-		TrustProxy:   cfg.TrustProxy,
+		Proxies:      cfg.Proxies,
 		Logger:       cfg.Logger,
 		Authenticate: sm.Authenticate,
 	})

@@ -3,7 +3,6 @@ package smart
 import (
 	"context"
 	"crypto/subtle"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/auth"
+	"github.com/openchart/openchart/internal/clientip"
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/store"
 )
@@ -273,18 +273,13 @@ func withQuery(u string, v url.Values) string {
 	return p.String()
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientIP is the client's address (clientip.Of).
+func (s *Server) clientIP(r *http.Request) string { return clientip.Of(r, s.cfg.Proxies) }
 
 // withUser is ctx carrying the user's principal, for reads made on their
 // behalf (the patient picker).
 func (s *Server) withUser(r *http.Request, sess *auth.Session, user *auth.User) context.Context {
-	return access.With(r.Context(), s.cfg.Auth.Principal(sess, user, nil, clientIP(r)))
+	return access.With(r.Context(), s.cfg.Auth.Principal(sess, user, nil, s.clientIP(r)))
 }
 
 // roleBound narrows granted scopes to what the user's roles in the

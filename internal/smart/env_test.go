@@ -74,7 +74,8 @@ func newEnv(t *testing.T, cfg app.Config) *env {
 	}
 	t.Cleanup(func() { a.Close() })
 	as := auth.New(a.Store, auth.Options{Argon2: auth.Argon2Params{Memory: 64, Time: 1, Threads: 1}})
-	srv, err := smart.New(smart.Config{Store: a.Store, Auth: as, BaseURL: ts.URL, Logger: quiet(),
+	// Behind one proxy: requests without X-Forwarded-For are the peer's.
+	srv, err := smart.New(smart.Config{Store: a.Store, Auth: as, BaseURL: ts.URL, Logger: quiet(), Proxies: 1,
 		Patients: smart.RepoPatients(a.Repo, search.NewCompilerFrom(a.Registry))})
 	if err != nil {
 		t.Fatalf("smart.New: %v", err)

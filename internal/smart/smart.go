@@ -73,7 +73,11 @@ type Config struct {
 	CacheTTL time.Duration
 	// StyleURL, when set, is sent as smart_style_url.
 	StyleURL string
-	Logger   *slog.Logger
+	// Proxies is the number of reverse proxies in front of the server
+	// (clientip.Of): the client's address keys the token endpoint's limit
+	// and is the audit trail's source.
+	Proxies int
+	Logger  *slog.Logger
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }

@@ -35,7 +35,7 @@ func (s *Server) limitedToken(w http.ResponseWriter, r *http.Request) {
 		s.token(w, r)
 		return
 	}
-	ip := clientIP(r)
+	ip := s.clientIP(r)
 	left, err := lim.Limited(r.Context(), TokenLimit, ip)
 	if err != nil {
 		s.writeError(w, r, err)

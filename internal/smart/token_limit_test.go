@@ -20,10 +20,14 @@ func TestTokenLimit(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *env) {
 		c := e.publicApp()
 		rs, secret := e.register(smart.ClientSpec{Name: "Resource server", Scopes: []string{"user/*.rs"}})
+		forwarded := "" // X-Forwarded-For, as a proxy in front would set it
 		post := func(v url.Values, user, pass string) (int, map[string]any, http.Header) {
 			t.Helper()
 			req, _ := http.NewRequest(http.MethodPost, e.url+"/oauth/token", strings.NewReader(v.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if forwarded != "" {
+				req.Header.Set("X-Forwarded-For", forwarded)
+			}
 			if user != "" {
 				req.SetBasicAuth(user, pass)
 			}
@@ -80,6 +84,16 @@ func TestTokenLimit(t *testing.T) {
 			if h.Get("Cache-Control") != "no-store" {
 				t.Errorf("Cache-Control %q", h.Get("Cache-Control"))
 			}
+		}
+		// Another client behind the same proxy is not limited; the limited
+		// one, naming another address before the proxy's entry, still is.
+		forwarded = "203.0.113.9"
+		if st, out, _ := post(badRefresh, "", ""); st != http.StatusBadRequest || out["error"] != "invalid_grant" {
+			t.Errorf("another client behind the proxy: %d %v", st, out)
+		}
+		forwarded = "203.0.113.9, 127.0.0.1"
+		if st, _, _ := post(badRefresh, "", ""); st != http.StatusTooManyRequests {
+			t.Errorf("the limited client with an X-Forwarded-For of its own: %d, want 429", st)
 		}
 	})
 }

@@ -46,7 +46,7 @@ type env struct {
 type envOptions struct {
 	db          string // "" for the embedded store, else a PostgreSQL URL
 	idleTimeout time.Duration
-	trustProxy  bool
+	proxies     int
 }
 
 func quietLogger(b *strings.Builder) *slog.Logger {
@@ -74,9 +74,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 	srv := httptest.NewUnstartedServer(nil)
 	logs := &strings.Builder{}
 	d, err := doors.New(ctx, a, doors.Config{
-		PublicURL:  "http://" + srv.Listener.Addr().String(),
-		TrustProxy: o.trustProxy,
-		Logger:     quietLogger(logs),
+		PublicURL: "http://" + srv.Listener.Addr().String(),
+		Proxies:   o.proxies,
+		Logger:    quietLogger(logs),
 		Auth: auth.Options{
 			Argon2:      auth.Argon2Params{Memory: 1024, Time: 1, Threads: 1}, // fast hashes for tests
 			IdleTimeout: o.idleTimeout,

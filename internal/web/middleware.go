@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/openchart/openchart/internal/access"
 	"github.com/openchart/openchart/internal/auth"
+	"github.com/openchart/openchart/internal/clientip"
 	"github.com/openchart/openchart/internal/errs"
 )
 
@@ -292,7 +292,7 @@ func (s *server) origin(r *http.Request) string {
 	if r.TLS != nil || s.cfg.Secure {
 		scheme = "https"
 	}
-	if s.cfg.TrustProxy {
+	if s.cfg.Proxies > 0 {
 		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
 			scheme = p
 		}
@@ -303,21 +303,9 @@ func (s *server) origin(r *http.Request) string {
 	return scheme + "://" + host
 }
 
-// clientIP is the client's address: the first X-Forwarded-For hop when a
-// trusted proxy sets it, else the connection's peer. It keys the identity
+// clientIP is the client's address (clientip.Of). It keys the identity
 // service's per-address sign-in limit and the audit trail.
-func (s *server) clientIP(r *http.Request) string {
-	if s.cfg.TrustProxy {
-		if f := firstValue(r.Header.Get("X-Forwarded-For")); f != "" {
-			return f
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+func (s *server) clientIP(r *http.Request) string { return clientip.Of(r, s.cfg.Proxies) }
 
 func firstValue(s string) string {
 	s, _, _ = strings.Cut(s, ",")

@@ -15,7 +15,7 @@ import (
 // the right details.
 func TestPortalActivationLimit(t *testing.T) {
 	onStores(t, func(t *testing.T, o envOptions) {
-		o.trustProxy = true
+		o.proxies = 1
 		e := newEnv(t, o)
 		e.patients()
 		e.user("alice", auth.RolePhysician)
@@ -53,6 +53,9 @@ func TestPortalActivationLimit(t *testing.T) {
 			wantStatus(t, b.post("/portal/activate", form("nobody"+strconv.Itoa(i), "1984-03-27")), http.StatusBadRequest)
 		}
 		limited(b.post("/portal/activate", form("somebody", "1984-03-27")))
+		// An X-Forwarded-For of the client's own before the proxy's entry
+		// does not make it another address.
+		limited(from("192.0.2.77, 10.0.3.1").post("/portal/activate", form("somebody", "1984-03-27")))
 		// Other addresses and usernames are not affected.
 		r := from("10.0.4.1").post("/portal/activate", form("somebody", "1984-03-27"))
 		wantStatus(t, r, http.StatusBadRequest)

@@ -81,11 +81,16 @@ type Config struct {
 	// state-changing requests, beside the request's own host: set it when
 	// a proxy rewrites the Host header.
 	Origins []string
-	// TrustProxy honours X-Forwarded-For (the client's address, for the
-	// sign-in limits and the audit trail), X-Forwarded-Proto and
-	// X-Forwarded-Host (this server's origin, for the CSRF check and reset
-	// links). Set it only behind a proxy that sets them.
-	TrustProxy bool
+	// Proxies is the number of reverse proxies in front of the server
+	// (0: none, the peer is the client). Each appends the address it
+	// received the request from to X-Forwarded-For, and the outermost sets
+	// X-Forwarded-Proto and X-Forwarded-Host. The client's address is then
+	// the Proxies-th from the end of X-Forwarded-For (clientip.Of), never
+	// one the client wrote itself.
+	// The client's address keys the sign-in and activation limits and is
+	// the audit trail's source; the forwarded scheme and host are this
+	// server's origin (the CSRF check, reset links).
+	Proxies int
 	// ResetLinkTTL is how long an administrator's reset link stays valid
 	// (default 24 hours).
 	ResetLinkTTL time.Duration

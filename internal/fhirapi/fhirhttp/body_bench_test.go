@@ -89,12 +89,12 @@ func patientJSON(tb testing.TB) []byte {
 			"extension": []any{ext("http://hl7.org/fhir/StructureDefinition/geolocation", map[string]any{"extension": []any{
 				ext("latitude", map[string]any{"valueDecimal": 42.36207}), ext("longitude", map[string]any{"valueDecimal": -71.0823})}})},
 			"line": []any{"417 Kuhlman Passage Apt 65"}, "city": "Cambridge", "state": "Massachusetts", "postalCode": "02139", "country": "US"}},
-		"maritalStatus": map[string]any{"coding": []any{coding("http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "M", "M")}, "text": "M"},
+		"maritalStatus":        map[string]any{"coding": []any{coding("http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "M", "M")}, "text": "M"},
 		"multipleBirthBoolean": false,
 		"communication": []any{map[string]any{"language": map[string]any{
 			"coding": []any{coding("urn:ietf:bcp:47", "es", "Spanish")}, "text": "Spanish"}}},
 		"managingOrganization": map[string]any{"reference": "Organization/4b2e9f0c-8f1d-4c55-9d1e-6f2a1b7c3e90", "display": "Mount Auburn Hospital"},
-		"generalPractitioner": []any{map[string]any{"reference": "Practitioner/0000016f-57cb-cdaa-0000-00000000b2a4", "display": "Dr. Leonard Hintz"}},
+		"generalPractitioner":  []any{map[string]any{"reference": "Practitioner/0000016f-57cb-cdaa-0000-00000000b2a4", "display": "Dr. Leonard Hintz"}},
 	}
 	body, err := json.Marshal(p)
 	if err != nil {

@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime"
 	"runtime/debug"
 	"strings"
 
 	"github.com/openchart/openchart/internal/access"
+	"github.com/openchart/openchart/internal/clientip"
 	"github.com/openchart/openchart/internal/errs"
 	"github.com/openchart/openchart/internal/fhir"
 	"github.com/openchart/openchart/internal/fhirapi"
@@ -31,9 +31,14 @@ type Options struct {
 	// MaxBody bounds request bodies after decompression (default 16 MiB);
 	// larger bodies are 413.
 	MaxBody int64
-	// TrustProxy makes the base URL honour X-Forwarded-Proto and
-	// X-Forwarded-Host; leave it off unless a trusted proxy sets them.
-	TrustProxy bool
+	// Proxies is the number of reverse proxies in front of the server
+	// (0: none, the peer is the client). Each appends the address it
+	// received the request from to X-Forwarded-For, and the outermost sets
+	// X-Forwarded-Proto and X-Forwarded-Host. The client's address is then
+	// the Proxies-th from the end of X-Forwarded-For (clientip.Of), never
+	// one the client wrote itself.
+	// The base URL then honours X-Forwarded-Proto and X-Forwarded-Host.
+	Proxies int
 	// Logger receives panics and internal errors.
 	Logger *slog.Logger
 	// MaxBundles bounds how many batch or transaction Bundles are read and
@@ -220,20 +225,8 @@ func (h *handler) challenge(w http.ResponseWriter, r *http.Request, err error) {
 	h.writeError(w, r, err)
 }
 
-// clientAddr is the client's IP address: the first X-Forwarded-For hop
-// when a trusted proxy sets it, else the connection's peer.
-func (h *handler) clientAddr(r *http.Request) string {
-	if h.opts.TrustProxy {
-		if f := firstValue(r.Header.Get("X-Forwarded-For")); f != "" {
-			return f
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientAddr is the client's IP address (clientip.Of).
+func (h *handler) clientAddr(r *http.Request) string { return clientip.Of(r, h.opts.Proxies) }
 
 // request translates an HTTP request into a fhirapi.Request.
 func (h *handler) request(w http.ResponseWriter, r *http.Request) (*fhirapi.Request, error) {
@@ -284,7 +277,7 @@ func (h *handler) baseURL(r *http.Request) string {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	if h.opts.TrustProxy {
+	if h.opts.Proxies > 0 {
 		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
 			scheme = p
 		}

@@ -104,7 +104,7 @@ func TestBaseURL(t *testing.T) {
 		{"base path", e.h, "http://ehr.test/fhir/Patient", nil, "http://ehr.test/fhir/Patient/"},
 		{"behind StripPrefix", http.StripPrefix("/api/fhir", fhirhttp.New(e.api, fhirhttp.Options{Authenticate: operator})), "http://ehr.test/api/fhir/Patient", nil, "http://ehr.test/api/fhir/Patient/"},
 		{"proxy headers ignored", e.h, "http://ehr.test/fhir/Patient", map[string]string{"X-Forwarded-Host": "evil.test"}, "http://ehr.test/fhir/Patient/"},
-		{"trusted proxy", fhirhttp.New(e.api, fhirhttp.Options{BasePath: "/fhir", TrustProxy: true, Authenticate: operator}), "http://ehr.test/fhir/Patient",
+		{"trusted proxy", fhirhttp.New(e.api, fhirhttp.Options{BasePath: "/fhir", Proxies: 1, Authenticate: operator}), "http://ehr.test/fhir/Patient",
 			map[string]string{"X-Forwarded-Host": "ehr.example.org", "X-Forwarded-Proto": "https"}, "https://ehr.example.org/fhir/Patient/"},
 	}
 	for _, tc := range tests {

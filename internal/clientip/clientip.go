@@ -1,0 +1,54 @@
+// Package clientip tells the address of an HTTP request's client. The
+// address keys the per-address limits (sign-in, portal activation, the
+// OAuth token endpoint) and is the source of audit entries, so a client
+// must not be able to choose it.
+package clientip
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// Of returns the address of r's client. proxies is the number of reverse
+// proxies in front of the server, each of which appends the address it
+// received the request from to X-Forwarded-For (nginx's
+// $proxy_add_x_forwarded_for, most load balancers and ingress
+// controllers).
+//
+// With no proxy the address is the connection's peer. With n, it is the
+// n-th address from the end of X-Forwarded-For: the one the outermost
+// proxy saw. Addresses before it are whatever the client sent and are
+// never used. A header with fewer addresses than proxies, or an entry that
+// is not an IP address, leaves the peer: the request did not come the way
+// the deployment says requests come.
+func Of(r *http.Request, proxies int) string {
+	peer := peerOf(r)
+	if proxies <= 0 {
+		return peer
+	}
+	var hops []string
+	for _, line := range r.Header.Values("X-Forwarded-For") {
+		for _, h := range strings.Split(line, ",") {
+			hops = append(hops, strings.TrimSpace(h))
+		}
+	}
+	if len(hops) < proxies {
+		return peer
+	}
+	a, err := netip.ParseAddr(hops[len(hops)-proxies])
+	if err != nil {
+		return peer
+	}
+	return a.Unmap().String()
+}
+
+// peerOf is the connection's remote address without its port.
+func peerOf(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

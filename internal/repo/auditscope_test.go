@@ -18,16 +18,7 @@ import (
 func TestAuditReportScope(t *testing.T) {
 	each(t, func(t *testing.T, r *repo.Repo) {
 		op := operator()
-		for _, org := range []string{"x", "y"} {
-			if _, err := r.Update(op, "Organization", org, map[string]any{"resourceType": "Organization", "id": org, "name": org}, repo.UpdateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for id, org := range map[string]string{"a": "x", "b": "y"} {
-			if _, err := r.Update(op, "Patient", id, managed(id, org), repo.UpdateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		twoOrganizations(t, r)
 		staff := func(name, org, role string) *access.Principal {
 			return &access.Principal{Kind: access.User, Username: name, UserID: "id-" + name, Organization: "Organization/" + org, Roles: []string{role}}
 		}

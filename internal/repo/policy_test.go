@@ -25,25 +25,33 @@ func observation(id, pat string) map[string]any {
 		"code": map[string]any{"text": "x"}, "subject": map[string]any{"reference": "Patient/" + pat}}
 }
 
+// twoOrganizations stores Organizations x and y, Patient a managed by x
+// with Observation oa, and Patient b managed by y with Observation ob.
+func twoOrganizations(t *testing.T, r *repo.Repo) {
+	t.Helper()
+	op := operator()
+	for _, org := range []string{"x", "y"} {
+		if _, err := r.Update(op, "Organization", org, map[string]any{"resourceType": "Organization", "id": org, "name": org}, repo.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id, org := range map[string]string{"a": "x", "b": "y"} {
+		if _, err := r.Update(op, "Patient", id, managed(id, org), repo.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Update(op, "Observation", "o"+id, observation("o"+id, id), repo.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestPolicyWrites: writes are checked against the patients of what they
 // store; what the principal may not see cannot be changed and is not
 // found; refusals are audited as failures.
 func TestPolicyWrites(t *testing.T) {
 	each(t, func(t *testing.T, r *repo.Repo) {
 		op := operator()
-		for _, org := range []string{"x", "y"} {
-			if _, err := r.Update(op, "Organization", org, map[string]any{"resourceType": "Organization", "id": org, "name": org}, repo.UpdateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for id, org := range map[string]string{"a": "x", "b": "y"} {
-			if _, err := r.Update(op, "Patient", id, managed(id, org), repo.UpdateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := r.Update(op, "Observation", "o"+id, observation("o"+id, id), repo.UpdateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		twoOrganizations(t, r)
 		nurseX := as(&access.Principal{Kind: access.User, Username: "nx", Organization: "Organization/x", Roles: []string{"nurse"}})
 		patientA := as(&access.Principal{Kind: access.User, Username: "pa", FHIRUser: "Patient/a", Patient: "a", Patients: []string{"a"}})
 		anon := as(&access.Principal{Kind: access.Anonymous})

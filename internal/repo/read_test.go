@@ -20,19 +20,7 @@ import (
 func TestRestrictedRead(t *testing.T) {
 	each(t, func(t *testing.T, r *repo.Repo) {
 		op := operator()
-		for _, org := range []string{"x", "y"} {
-			if _, err := r.Update(op, "Organization", org, map[string]any{"resourceType": "Organization", "id": org, "name": org}, repo.UpdateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for id, org := range map[string]string{"a": "x", "b": "y"} {
-			if _, err := r.Update(op, "Patient", id, managed(id, org), repo.UpdateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := r.Update(op, "Observation", "o"+id, observation("o"+id, id), repo.UpdateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		twoOrganizations(t, r)
 		// A second version, so that the current one is not the first.
 		amended := observation("oa", "a")
 		amended["status"] = "amended"

@@ -110,9 +110,24 @@ func TestAuditReportScope(t *testing.T) {
 				t.Errorf("%s's report: %d entries, %v; want the whole trail", who(p), len(es), err)
 			}
 		}
-		// The whole trail is not a way into the records.
+		// The whole trail is not a way into the records, nor into the
+		// AuditEvents apps recorded about a patient.
 		if _, err := r.Read(as(sysNone), "Patient", "a"); err == nil {
 			t.Error("a system administrator of no organization read a patient")
+		}
+		appEvent := map[string]any{"resourceType": "AuditEvent", "id": "app-event", "recorded": "2026-01-02T03:04:05Z",
+			"type":   map[string]any{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110110"},
+			"agent":  []any{map[string]any{"requestor": true, "who": map[string]any{"display": "an app"}}},
+			"source": map[string]any{"observer": map[string]any{"display": "an app"}},
+			"entity": []any{map[string]any{"what": map[string]any{"reference": "Patient/a"}}}}
+		if _, err := r.Update(op, "AuditEvent", "app-event", appEvent, repo.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if res, err := r.Search(as(sysNone), &store.Query{Types: []string{"AuditEvent"}}); err == nil && len(res.Records) > 0 {
+			t.Errorf("a system administrator of no organization found %d AuditEvents of patients", len(res.Records))
+		}
+		if res, err := r.Search(op, &store.Query{Types: []string{"AuditEvent"}}); err != nil || len(res.Records) != 1 {
+			t.Errorf("the operator's search of AuditEvents: %v, %v", res, err)
 		}
 	})
 }

@@ -312,6 +312,22 @@ func (g *guard) nested(op string, p store.Predicate) (store.Predicate, error) {
 	return p, nil
 }
 
+// labelsOnly reports whether reading typ is restricted, for the
+// principal, by nothing but the labels it may not see: the type is
+// permitted with no scope query, and it is outside the Patient
+// compartment or the principal is limited to no patient set and no
+// organization (rowClauses then holds label clauses alone).
+func (g *guard) labelsOnly(op, typ string) bool {
+	if cl, err := g.typeClauses(op, typ, 'r'); err != nil || len(cl) > 0 {
+		return false
+	}
+	rl := g.rules
+	return !g.r.patientTypes[typ] || !rl.PatientContext && !rl.Staff
+}
+
+// securityKey is how canonical JSON spells the key of meta.security.
+var securityKey = []byte(`"security"`)
+
 // searcher runs a query: the store's Search, or a transaction's.
 type searcher func(context.Context, *store.Query) (*store.Result, error)
 

@@ -64,6 +64,33 @@ func TestRestrictedRead(t *testing.T) {
 				}
 			}
 		}
+		// A resource that names "security" without a label is read through
+		// the policy's search, and seen.
+		worded := observation("ow", "a")
+		worded["valueString"] = "security"
+		if _, err := r.Update(op, "Observation", "ow", worded, repo.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := r.Read(app, "Observation", "ow"); err != nil || got.ID != "ow" {
+			t.Errorf("system client reading an unlabelled Observation that says \"security\": %v, %v", got, err)
+		}
+		// Outside the Patient compartment staff are restricted by labels
+		// alone.
+		for id, labels := range map[string][]any{"pr": {map[string]any{"system": access.ConfidentialitySystem, "code": "R"}}, "pn": nil} {
+			pr := map[string]any{"resourceType": "Practitioner", "id": id, "name": []any{map[string]any{"family": "Doe"}}}
+			if labels != nil {
+				pr["meta"] = map[string]any{"security": labels}
+			}
+			if _, err := r.Update(op, "Practitioner", id, pr, repo.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := r.Read(nurseX, "Practitioner", "pn"); err != nil {
+			t.Errorf("nurse reading an unlabelled Practitioner: %v", err)
+		}
+		if _, err := r.Read(nurseX, "Practitioner", "pr"); !errs.Is(err, errs.NotFound) {
+			t.Errorf("nurse reading a restricted Practitioner: %v, want not found", err)
+		}
 		if _, err := r.Read(nurseX, "Observation", "ob"); !errs.Is(err, errs.NotFound) {
 			t.Errorf("nurse of x reading a patient of y's Observation: %v, want not found", err)
 		}

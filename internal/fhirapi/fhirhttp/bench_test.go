@@ -53,8 +53,9 @@ func BenchmarkTransaction100(b *testing.B) {
 
 // BenchmarkReadScoped measures GET [base]/Patient/[id] as a backend
 // service with system/*.rs scopes, as the benchmark harness reads: the
-// access policy restricts it (no restricted or very restricted labels), so
-// the read is the policy's search for the id, and every read commits its
+// access policy restricts it by labels alone (no restricted or very
+// restricted ones), so the read fetches the Patient by key and looks for
+// labels in its JSON (no Patient here has any), and every read commits its
 // audit entry before it answers. "serial" is one client; "parallel" eight
 // at once (eight goroutines whatever GOMAXPROCS), whose audit entries
 // share commits.

@@ -44,23 +44,33 @@ func observe(log *slog.Logger, m *metrics.Metrics, h http.Handler) http.Handler 
 }
 
 // Route reduces a path to a low-cardinality pattern for metrics and logs:
-// resource types stay, ids and versions become placeholders.
+// resource types stay, ids and versions become placeholders. Every part
+// of a path is the client's to choose, so only names from fixed lists
+// stay as they are (routeTops, routeFHIR): a metric label per distinct
+// path would let anyone grow the server's memory one request at a time.
 func Route(path string) string {
 	segs := strings.Split(strings.Trim(path, "/"), "/")
-	if len(segs) == 0 || segs[0] != "fhir" {
-		if len(segs) > 0 && segs[0] != "" {
+	if segs[0] != "fhir" {
+		switch {
+		case segs[0] == "":
+			return "/"
+		case routeTops[segs[0]]:
 			return "/" + segs[0]
 		}
-		return "/"
+		return "/{other}"
+	}
+	rest := segs[1:]
+	if len(rest) > 4 { // type/id/_history/vid is the deepest FHIR path
+		return "/fhir/{other}"
 	}
 	out := []string{"", "fhir"}
-	for i, s := range segs[1:] {
+	for i, s := range rest {
 		switch {
 		case s == "":
-		case strings.HasPrefix(s, "$") || strings.HasPrefix(s, "_"):
+		case routeFHIR[s]:
 			out = append(out, s)
-		case s == "metadata" && i == 0:
-			out = append(out, s)
+		case strings.HasPrefix(s, "$"):
+			out = append(out, "{op}")
 		case i > 0 && out[len(out)-1] == "_history":
 			out = append(out, "{vid}")
 		case s[0] >= 'A' && s[0] <= 'Z' && (i == 0 || i == 2):
@@ -70,6 +80,23 @@ func Route(path string) string {
 		}
 	}
 	return strings.Join(out, "/")
+}
+
+// routeTops are the first segments outside /fhir that routes keep: the
+// server's own endpoints and the sections of the web app and the OAuth
+// server. Any other is "/{other}".
+var routeTops = map[string]bool{
+	"healthz": true, "readyz": true, "metrics": true, "oauth": true, ".well-known": true,
+	"portal": true, "static": true, "admin": true, "patients": true, "login": true, "logout": true,
+	"account": true, "session": true, "setup": true, "reset": true, "schedule": true, "inbox": true,
+	"visits": true,
+}
+
+// routeFHIR are the segments of FHIR paths that routes keep: the
+// operations the API serves, its special paths.
+var routeFHIR = map[string]bool{
+	"metadata": true, "_history": true, "_search": true, ".well-known": true,
+	"$everything": true, "$validate": true, "$export": true,
 }
 
 func paramNames(r *http.Request) string {

@@ -29,6 +29,15 @@ func TestRoute(t *testing.T) {
 		"/fhir/Observation/_search":           "/fhir/{type}/_search",
 		"/fhir/_history":                      "/fhir/_history",
 		"/fhir/Patient/Smith-John-1970-01-01": "/fhir/{type}/{id}",
+		"/fhir/Patient/123/$validate":         "/fhir/{type}/{id}/$validate",
+		"/fhir/$export":                       "/fhir/$export",
+		"/portal/records":                     "/portal",
+		// What a client makes up does not become a label of its own.
+		"/fhir/Patient/123/$x-7f3a":      "/fhir/{type}/{id}/{op}",
+		"/fhir/_x7f3a":                   "/fhir/{id}",
+		"/x7f3a":                         "/{other}",
+		"/fhir/a/b/c/d/e/f":              "/fhir/{other}",
+		"/fhir/Patient/1/_history/2/3/4": "/fhir/{other}",
 	}
 	for path, want := range cases {
 		if got := Route(path); got != want {

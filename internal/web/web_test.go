@@ -601,4 +601,23 @@ func TestSystemAdmin(t *testing.T) {
 	if p, _ := e.auth.GetUser(operator(), pat.ID); len(p.Memberships) != 2 {
 		t.Errorf("memberships changed: %+v", p.Memberships)
 	}
+
+	// The audit report: a system administrator reads every organization's
+	// entries, with the organization of each, and may narrow them to one.
+	r = root.get("/admin/audit?user=orgadmin")
+	wantBody(t, r, "All entries", `name="organization"`, "<td>orgadmin</td><td>"+e.org+"</td>")
+	r = root.get("/admin/audit?organization=Organization/elsewhere&user=orgadmin")
+	wantBody(t, r, "No entries match.")
+	r = root.get("/admin/audit?organization=" + url.QueryEscape(e.org))
+	wantBody(t, r, "<td>orgadmin</td>")
+	if strings.Contains(r.body, "<td>root</td>") {
+		t.Error("the organization filter let the system administrator's own entries through")
+	}
+	// An organization's administrator has no such filter, and asking for
+	// another organization's entries still gives its own.
+	r = oa.get("/admin/audit?organization=Organization/south")
+	wantBody(t, r, "Entries of everyone acting for", "<td>orgadmin</td>")
+	if strings.Contains(r.body, `name="organization"`) || strings.Contains(r.body, "<td>root</td>") {
+		t.Error("an organization's administrator got the organization filter or another organization's entries")
+	}
 }

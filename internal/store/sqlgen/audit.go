@@ -42,11 +42,17 @@ func AuditRange(d Dialect, q store.AuditQuery, count int) (Stmt, error) {
 	// found at once however few or many of the trail's entries are the
 	// organization's, where a filter of the whole trail in sequence order
 	// read most of it for a small organization and a list of the
-	// organization's entries read all of them for a large one.
+	// organization's entries read all of them for a large one. Reports of
+	// one patient (and no organization) are driven the same way by
+	// audit_patient's key (patient, seq).
 	from, seq := "audit_log a", "a.seq"
-	if q.Organization != "" {
+	switch {
+	case q.Organization != "":
 		from, seq = "audit_org o JOIN audit_log a ON a.seq = o.seq", "o.seq"
 		conds = append(conds, "o.organization = "+b.arg(audit.Escape(q.Organization)))
+	case q.Patient != "":
+		from, seq = "audit_patient ap JOIN audit_log a ON a.seq = ap.seq", "ap.seq"
+		conds = append(conds, "ap.patient = "+b.arg(q.Patient))
 	}
 	if q.Seq != 0 {
 		conds = append(conds, "a.seq = "+b.arg(q.Seq))
@@ -61,7 +67,7 @@ func AuditRange(d Dialect, q store.AuditQuery, count int) (Stmt, error) {
 		u := b.arg(q.User)
 		conds = append(conds, "(a.username = "+u+" OR a.user_id = "+u+" OR a.fhir_user = "+u+")")
 	}
-	if q.Patient != "" {
+	if q.Patient != "" && q.Organization != "" {
 		conds = append(conds, "a.seq IN (SELECT p.seq FROM audit_patient p WHERE p.patient = "+b.arg(q.Patient)+")")
 	}
 	if q.OnlyPatients != nil {

@@ -20,9 +20,10 @@ import (
 // With no proxy the address is the connection's peer. With n, it is the
 // n-th address from the end of X-Forwarded-For: the one the outermost
 // proxy saw. Addresses before it are whatever the client sent and are
-// never used. A header with fewer addresses than proxies, or an entry that
-// is not an IP address, leaves the peer: the request did not come the way
-// the deployment says requests come.
+// never used. An entry may carry a port, which is dropped. A header with
+// fewer addresses than proxies, or an entry that is not an IP address,
+// leaves the peer: the request did not come the way the deployment says
+// requests come.
 func Of(r *http.Request, proxies int) string {
 	peer := peerOf(r)
 	if proxies <= 0 {
@@ -37,11 +38,24 @@ func Of(r *http.Request, proxies int) string {
 	if len(hops) < proxies {
 		return peer
 	}
-	a, err := netip.ParseAddr(hops[len(hops)-proxies])
-	if err != nil {
+	a, ok := parseHop(hops[len(hops)-proxies])
+	if !ok {
 		return peer
 	}
 	return a.Unmap().String()
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, or an address
+// with a port as some load balancers write them ("203.0.113.7:41234",
+// "[2001:db8::1]:443").
+func parseHop(h string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(h); err == nil {
+		return a, true
+	}
+	if ap, err := netip.ParseAddrPort(h); err == nil {
+		return ap.Addr(), true
+	}
+	return netip.Addr{}, false
 }
 
 // peerOf is the connection's remote address without its port.

@@ -22,6 +22,8 @@ func TestOf(t *testing.T) {
 		{"not an address: the peer", []string{"203.0.113.7, unknown"}, 1, "192.0.2.1"},
 		{"IPv6", []string{" 2001:db8::1 "}, 1, "2001:db8::1"},
 		{"IPv4 in IPv6", []string{"::ffff:203.0.113.7"}, 1, "203.0.113.7"},
+		{"with a port", []string{"203.0.113.7:41234"}, 1, "203.0.113.7"},
+		{"IPv6 with a port", []string{"[2001:db8::1]:443"}, 1, "2001:db8::1"},
 	}
 	for _, tc := range tests {
 		r := httptest.NewRequest("GET", "/", nil)

@@ -219,6 +219,33 @@ func TestProfilesWithoutPprof(t *testing.T) {
 	}
 }
 
+// TestOnlyRows: with Only, the query rows run are those whose names
+// contain one of its words, and no other.
+func TestOnlyRows(t *testing.T) {
+	data := t.TempDir()
+	if _, err := scale.Generate(context.Background(), scale.Options{Source: syntheaDir(t), Out: data, Patients: 2, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	target := startServer(t)
+	if _, err := Run(context.Background(), Config{Target: target, Data: data, Clients: []int{1}, Duration: 50 * time.Millisecond, PID: os.Getpid()}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), Config{Target: target, SkipImport: true, Clients: []int{1}, Duration: 50 * time.Millisecond,
+		PID: os.Getpid(), Only: []string{PhaseRead, "$everything"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var phases []string
+	for _, row := range rep.Rows {
+		if !strings.HasPrefix(row.Phase, "ceiling:") {
+			phases = append(phases, row.Phase)
+		}
+	}
+	if want := []string{PhaseRead, "operation: Patient/X/$everything"}; !slices.Equal(phases, want) {
+		t.Errorf("rows %q, want %q", phases, want)
+	}
+}
+
 func checkSVG(t *testing.T, path string) {
 	t.Helper()
 	data, err := os.ReadFile(path)

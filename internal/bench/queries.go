@@ -44,6 +44,9 @@ func (r *runner) queries(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if !r.wanted(q.name) {
+			continue
+		}
 		start := time.Now()
 		total, status, msg := r.probe(ctx, q.paths[0])
 		if took := time.Since(start); status == http.StatusOK && took > slowProbe {
@@ -66,6 +69,19 @@ func (r *runner) queries(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// wanted reports whether the query row named phase runs (Config.Only).
+func (r *runner) wanted(phase string) bool {
+	if len(r.cfg.Only) == 0 {
+		return true
+	}
+	for _, w := range r.cfg.Only {
+		if strings.Contains(phase, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // mix builds the fixed query mix around the sampled patients.

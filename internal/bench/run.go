@@ -38,6 +38,10 @@ type Config struct {
 	PID int
 	// SkipImport skips the import phases (the data is already loaded).
 	SkipImport bool
+	// Only, when not empty, limits the query rows to those whose phase
+	// name contains one of these words ("read by id", "count", "$everything"):
+	// for comparing two builds on one row, alternately, in seconds.
+	Only []string
 	// ServerDB is the PostgreSQL URL of the server's own database, when it
 	// runs on PostgreSQL: ANALYZE runs there after the import, as
 	// autovacuum would eventually (it is off on some clusters), so the

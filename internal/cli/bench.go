@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/openchart/openchart/internal/bench"
@@ -93,6 +94,7 @@ func benchRun(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	pid := fs.Int("pid", 0, "server process id for RSS and CPU (default: found by the target's port)")
 	serverDB := fs.String("server-db", "", "PostgreSQL URL of the server's database: ANALYZE runs there after the import")
 	skipImport := fs.Bool("skip-import", false, "do not import (the data set is already loaded)")
+	only := fs.String("only", "", "run only the query rows whose name contains one of these comma-separated words, e.g. 'read by id' or 'count,$everything'")
 	ndjsonStore := fs.String("ndjson-store", "", "store of the in-process NDJSON import: embedded or postgres (default: postgres with --db)")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
 	svgDir := fs.String("svg", "", "also write SVG charts of throughput and p99 latency into this directory")
@@ -123,7 +125,7 @@ func benchRun(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	rep, err := bench.Run(ctx, bench.Config{
 		Target: *target, Data: *data, DB: *db, Clients: levels, Duration: *duration,
-		PID: *pid, SkipImport: *skipImport, ServerDB: *serverDB, NDJSONStore: *ndjsonStore, Token: *token, Log: stderr,
+		PID: *pid, SkipImport: *skipImport, Only: splitList(*only), ServerDB: *serverDB, NDJSONStore: *ndjsonStore, Token: *token, Log: stderr,
 		ImportTimeout: *importTimeout, Name: *name, ProfileDir: *profileDir, PprofURL: *pprofURL, ProfileSeconds: *profileSecs,
 	})
 	if rep != nil {
@@ -194,4 +196,15 @@ func benchSoak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	return err
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

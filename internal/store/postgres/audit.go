@@ -79,23 +79,7 @@ func queueAudit(b *pgx.Batch, entries []*audit.Entry, seq int64, prev []byte) {
 
 // AuditRange runs a report query.
 func (s *Store) AuditRange(ctx context.Context, q store.AuditQuery) (*store.AuditPage, error) {
-	count := q.Count
-	if count <= 0 {
-		count = 50
-	}
-	st, err := sqlgen.AuditRange(sqlgen.Postgres{}, q, count)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.auditRows(ctx, st)
-	if err != nil {
-		return nil, err
-	}
-	page := &store.AuditPage{Rows: rows}
-	if len(rows) > count {
-		page.Rows, page.More = rows[:count], true
-	}
-	return page, nil
+	return sqlgen.AuditPage(sqlgen.Postgres{}, q, func(st sqlgen.Stmt) ([]*audit.Row, error) { return s.auditRows(ctx, st) })
 }
 
 // AuditScan lists entries in sequence order.

@@ -123,6 +123,29 @@ func AuditRange(d Dialect, q store.AuditQuery, count int) (Stmt, error) {
 	return Stmt{sql, b.args}, nil
 }
 
+// AuditPage runs a report query with run (a store's reader of audit
+// rows): a page of q.Count entries (50 when not set), read with one more
+// to tell whether more follow.
+func AuditPage(d Dialect, q store.AuditQuery, run func(Stmt) ([]*audit.Row, error)) (*store.AuditPage, error) {
+	count := q.Count
+	if count <= 0 {
+		count = 50
+	}
+	st, err := AuditRange(d, q, count)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := run(st)
+	if err != nil {
+		return nil, err
+	}
+	page := &store.AuditPage{Rows: rows}
+	if len(rows) > count {
+		page.Rows, page.More = rows[:count], true
+	}
+	return page, nil
+}
+
 // AuditScan compiles a page of entries after a sequence number.
 func AuditScan(d Dialect, after int64, limit int) Stmt {
 	b := &builder{d: d}

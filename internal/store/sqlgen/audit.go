@@ -70,18 +70,14 @@ func AuditRange(d Dialect, q store.AuditQuery, count int) (Stmt, error) {
 	if q.Patient != "" && q.Organization != "" {
 		conds = append(conds, "a.seq IN (SELECT p.seq FROM audit_patient p WHERE p.patient = "+b.arg(q.Patient)+")")
 	}
-	if q.OnlyPatients != nil {
+	switch {
+	case q.OnlyPatients == nil:
+	case len(q.OnlyPatients) == 0:
+		conds = append(conds, "1 = 0") // no patient: nothing matches
+	default:
 		// Some patient of the set, and none outside it.
-		ph := make([]string, len(q.OnlyPatients))
-		for i, p := range q.OnlyPatients {
-			ph[i] = b.arg(p)
-		}
-		set := "(" + strings.Join(ph, ", ") + ")"
-		if len(ph) == 0 {
-			set = "(NULL)" // no patient: nothing matches
-		}
-		conds = append(conds, "a.seq IN (SELECT p.seq FROM audit_patient p WHERE p.patient IN "+set+")",
-			"NOT EXISTS (SELECT 1 FROM audit_patient p WHERE p.seq = a.seq AND p.patient NOT IN "+set+")")
+		conds = append(conds, "a.seq IN (SELECT p.seq FROM audit_patient p WHERE "+b.in("p.patient", q.OnlyPatients)+")",
+			"NOT EXISTS (SELECT 1 FROM audit_patient p WHERE p.seq = a.seq AND NOT ("+b.in("p.patient", q.OnlyPatients)+"))")
 	}
 	in := func(col string, n int, v func(i int) any) {
 		if n == 0 {

@@ -20,6 +20,12 @@ func auditEntry(user, interaction string, outcome audit.Outcome, patients ...str
 		Entities: []audit.Entity{{Type: "Patient", ID: "x", Version: 1}}}
 }
 
+// withOrg sets the organization e's agent acted for, and returns e.
+func withOrg(e *audit.Entry, org string) *audit.Entry {
+	e.Agent.Organization = org
+	return e
+}
+
 // appendAudit appends entries in one transaction stamped with its time.
 func appendAudit(t *testing.T, s store.Store, es ...*audit.Entry) {
 	t.Helper()
@@ -158,11 +164,10 @@ func testAuditConcurrent(t *testing.T, s store.Store) {
 // patient set, action, outcome and entry, sort by each key and page.
 func testAuditRange(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	org := func(e *audit.Entry, org string) *audit.Entry { e.Agent.Organization = org; return e }
-	appendAudit(t, s, org(auditEntry("alice", "read", audit.Success, "p1"), "Organization/x"))
+	appendAudit(t, s, withOrg(auditEntry("alice", "read", audit.Success, "p1"), "Organization/x"))
 	mid := time.Now().UTC()
-	appendAudit(t, s, org(auditEntry("bob", "update", audit.MinorFailure, "p2"), "Org y"),
-		org(auditEntry("carol", "search", audit.Success, "p1", "p2"), "Organization/x"))
+	appendAudit(t, s, withOrg(auditEntry("bob", "update", audit.MinorFailure, "p2"), "Org y"),
+		withOrg(auditEntry("carol", "search", audit.Success, "p1", "p2"), "Organization/x"))
 	appendAudit(t, s, auditEntry("alice", "delete", audit.SeriousFailure))
 	seqs := func(q store.AuditQuery) []int64 {
 		t.Helper()
@@ -234,11 +239,10 @@ func AuditOrgBackfill(t *testing.T, open func() store.Store, undo func()) {
 	t.Helper()
 	ctx := context.Background()
 	s := open()
-	org := func(e *audit.Entry, org string) *audit.Entry { e.Agent.Organization = org; return e }
-	appendAudit(t, s, org(auditEntry("alice", "read", audit.Success, "p1"), "Organization/x"),
+	appendAudit(t, s, withOrg(auditEntry("alice", "read", audit.Success, "p1"), "Organization/x"),
 		auditEntry("system", "read", audit.Success, "p1"),
-		org(auditEntry("bob", "read", audit.Success, "p2"), "Org y"), // spelled "Org%20y" in the bytes
-		org(auditEntry("carol", "search", audit.Success), "Organization/x"))
+		withOrg(auditEntry("bob", "read", audit.Success, "p2"), "Org y"), // spelled "Org%20y" in the bytes
+		withOrg(auditEntry("carol", "search", audit.Success), "Organization/x"))
 	s.Close()
 	undo()
 
@@ -259,7 +263,7 @@ func AuditOrgBackfill(t *testing.T, open func() store.Store, undo func()) {
 		}
 	}
 	// Entries appended after the migration get their row too.
-	appendAudit(t, s, org(auditEntry("dave", "read", audit.Success, "p3"), "Organization/x"))
+	appendAudit(t, s, withOrg(auditEntry("dave", "read", audit.Success, "p3"), "Organization/x"))
 	if page, err := s.AuditRange(ctx, store.AuditQuery{Organization: "Organization/x"}); err != nil || len(page.Rows) != 3 {
 		t.Errorf("after a new entry: %v, %v", page, err)
 	}

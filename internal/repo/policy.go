@@ -318,11 +318,14 @@ func (g *guard) nested(op string, p store.Predicate) (store.Predicate, error) {
 // compartment or the principal is limited to no patient set and no
 // organization (rowClauses then holds label clauses alone).
 func (g *guard) labelsOnly(op, typ string) bool {
-	if cl, err := g.typeClauses(op, typ, 'r'); err != nil || len(cl) > 0 {
+	// The cheap test first: staff and patients reading clinical types,
+	// the common case, need no scope check here (checkRead makes it).
+	rl := g.rules
+	if g.r.patientTypes[typ] && (rl.PatientContext || rl.Staff) {
 		return false
 	}
-	rl := g.rules
-	return !g.r.patientTypes[typ] || !rl.PatientContext && !rl.Staff
+	cl, err := g.typeClauses(op, typ, 'r')
+	return err == nil && len(cl) == 0
 }
 
 // securityKey is how canonical JSON spells the key of meta.security.

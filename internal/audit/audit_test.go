@@ -232,3 +232,54 @@ func TestVerify(t *testing.T) {
 		})
 	}
 }
+
+// anchored is a memory source that also keeps an anchor.
+type anchored struct {
+	*memory
+	anchor audit.Head
+}
+
+func (a *anchored) AuditAnchor(context.Context) (audit.Head, error) { return a.anchor, nil }
+
+// TestVerifyAnchor: a chain that agrees with its own head but not with the
+// anchor (its file was replaced by a shorter or another chain) fails at the
+// first entry the anchor proves missing or different.
+func TestVerifyAnchor(t *testing.T) {
+	chain := func(n int, patient string) *memory {
+		m := &memory{head: audit.Head{Hash: audit.Genesis}}
+		for i := 0; i < n; i++ {
+			e := sample()
+			e.Patients = []string{patient}
+			e.Recorded = e.Recorded.Add(time.Duration(i) * time.Second)
+			m.append(e)
+		}
+		return m
+	}
+	seen := chain(5, "pat1")
+	anchor := audit.Head{Seq: 4, Hash: seen.rows[3].Hash}
+	tests := []struct {
+		name string
+		src  *memory
+		want int64 // 0: verifies
+	}{
+		{"the chain the anchor saw, grown", seen, 0},
+		{"an older copy", chain(2, "pat1"), 3},
+		{"emptied", chain(0, "pat1"), 1},
+		{"another chain", chain(6, "pat2"), 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := audit.Verify(context.Background(), &anchored{tc.src, anchor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got int64
+			if v.Broken != nil {
+				got = v.Broken.Seq
+			}
+			if got != tc.want {
+				t.Errorf("broken at %d (%v), want %d", got, v.Broken, tc.want)
+			}
+		})
+	}
+}

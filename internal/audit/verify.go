@@ -38,6 +38,16 @@ type Source interface {
 	AuditHead(ctx context.Context) (Head, error)
 }
 
+// Anchored is a Source that also keeps an anchor: the sequence number and
+// hash of an entry as another part of the store last saw it. The embedded
+// store keeps the trail in a file of its own and the anchor in the file of
+// the records, so a trail file deleted or replaced by an older copy, whose
+// chain and head agree with each other, still fails verification. Verify
+// checks that the chain holds the anchor's entry with the anchor's hash.
+type Anchored interface {
+	AuditAnchor(ctx context.Context) (Head, error)
+}
+
 // Broken describes the first entry at which the chain does not hold.
 type Broken struct {
 	Seq    int64
@@ -59,11 +69,21 @@ type Verification struct {
 // 1, 2, 3... without gaps, each entry's canonical bytes must decode and name
 // its own sequence number, its previous hash must be the hash of the entry
 // before, its hash must be SHA-256(previous hash || bytes), its columns must
-// equal those of the hashed bytes, and the last entry must be the chain head.
+// equal those of the hashed bytes, and the last entry must be the chain head;
+// when src is Anchored, the chain must hold the anchor's entry with its hash.
 // Any modification, deletion or reordering of rows therefore fails at the
 // first entry it touched. Errors are failures to read the store.
 func Verify(ctx context.Context, src Source) (*Verification, error) {
-	// The head is read first: entries appended during the walk come after it.
+	// The anchor is read first, then the head: an anchor is a head the
+	// store saw earlier, and entries appended during the walk come after
+	// the head.
+	var anchor Head
+	if a, ok := src.(Anchored); ok {
+		var err error
+		if anchor, err = a.AuditAnchor(ctx); err != nil {
+			return nil, err
+		}
+	}
 	head, err := src.AuditHead(ctx)
 	if err != nil {
 		return nil, err
@@ -80,28 +100,34 @@ func Verify(ctx context.Context, src Source) (*Verification, error) {
 		for _, r := range rows {
 			if r.Seq > head.Seq {
 				// Appended after the head was read: the next verification covers it.
-				return v.done(last, prev), nil
+				return v.done(last, prev, anchor), nil
 			}
 			if b := check(r, last+1, prev); b != nil {
 				v.Broken = b
+				return v, nil
+			}
+			if r.Seq == anchor.Seq && !bytes.Equal(r.Hash, anchor.Hash) {
+				v.Broken = &Broken{r.Seq, "its hash differs from the one the store last saw, " + short(anchor.Hash) + " (the trail was replaced or rewritten)"}
 				return v, nil
 			}
 			prev, last = r.Hash, r.Seq
 			v.Entries++
 		}
 		if len(rows) < page {
-			return v.done(last, prev), nil
+			return v.done(last, prev, anchor), nil
 		}
 	}
 }
 
-// done checks the end of the chain against the head.
-func (v *Verification) done(last int64, prev []byte) *Verification {
+// done checks the end of the chain against the head and the anchor.
+func (v *Verification) done(last int64, prev []byte, anchor Head) *Verification {
 	switch {
 	case last < v.Head.Seq:
 		v.Broken = &Broken{last + 1, fmt.Sprintf("the entry is missing (the chain head is entry %d)", v.Head.Seq)}
 	case !bytes.Equal(prev, v.Head.Hash):
 		v.Broken = &Broken{last, "the entry's hash differs from the chain head's " + short(v.Head.Hash)}
+	case last < anchor.Seq:
+		v.Broken = &Broken{last + 1, fmt.Sprintf("the entry is missing (the store last saw the chain at entry %d)", anchor.Seq)}
 	}
 	return v
 }

@@ -33,7 +33,7 @@ type attacker struct {
 func newAttacker(t *testing.T, cfg app.Config) *attacker {
 	ctx := context.Background()
 	if cfg.DB == "" {
-		db, err := sql.Open("sqlite", filepath.Join(cfg.DataDir, sqlite.FileName))
+		db, err := sql.Open("sqlite", filepath.Join(cfg.DataDir, sqlite.AuditFileName))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -191,9 +191,9 @@ func (a *appender) run() {
 		for _, r := range batch {
 			all = append(all, r.entries...)
 		}
-		// A store that commits audit entries on its own does it in fewer
-		// round trips (PostgreSQL: two instead of four); the others run
-		// InTx with Tx.AppendAudit.
+		// A store that commits audit entries on its own does it more
+		// cheaply (PostgreSQL: two round trips instead of four; SQLite: in
+		// the trail's own file); the others run InTx with Tx.AppendAudit.
 		err := store.CommitAudit(context.Background(), a.store, all)
 		for _, r := range batch {
 			r.done <- err

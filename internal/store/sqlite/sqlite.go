@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sqlite "modernc.org/sqlite"
@@ -69,11 +70,26 @@ type Options struct {
 
 // Store is the embedded store.
 type Store struct {
-	w, r *sql.DB
-	stmt writeStmts
-	aud  auditStmts // audit.go
-	auto *sqlgen.AutoAnalyze
-	ck   *checkpointer
+	w, r  *sql.DB
+	stmt  writeStmts
+	stage stageStmts // trail.go
+	auto  *sqlgen.AutoAnalyze
+	ck    *checkpointer
+
+	// The audit trail's file, audit.db (trail.go): its single writer, its
+	// readers, its checkpointer and its append statements.
+	tw, tr *sql.DB
+	tck    *checkpointer
+	trail  trailStmts
+	mark   atomic.Pointer[moveMark] // the chain's head after the last append of staged entries
+	tidied atomic.Int64             // audit_stage rows up to this one are deleted
+	// behind is set while staged entries that committed may be missing
+	// from the chain (an append failed); the next append catches up.
+	behind      atomic.Bool
+	failAppends atomic.Bool // tests: appends of staged entries fail
+	// anchorHeld is set when audit.db lacks the entry openchart.db's anchor
+	// names: the anchor no longer moves (checkAnchor).
+	anchorHeld atomic.Bool
 	// reads caches the reader pool's search statements (stmtcache.go).
 	reads *stmtCache
 
@@ -83,7 +99,7 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/audit/*.sql
 var migrations embed.FS
 
 // Open opens (creating when needed) the store in directory dir and brings its
@@ -111,9 +127,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		return nil, errs.E("open store", errs.Internal, err)
 	}
 	path := filepath.Join(dir, FileName)
-	// dsn is the connection string of a connection kind with a page cache
-	// of cacheKiB.
-	dsn := func(cacheKiB int, extra ...string) string {
+	// dsn is the connection string of a connection kind to the file at p
+	// with a page cache of cacheKiB.
+	dsn := func(p string, cacheKiB int, extra ...string) string {
 		v := url.Values{}
 		v.Add("_pragma", "busy_timeout("+strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)+")")
 		v.Add("_pragma", "journal_mode(WAL)")
@@ -124,54 +140,135 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		for i := 0; i+1 < len(extra); i += 2 {
 			v.Add(extra[i], extra[i+1])
 		}
-		return path + "?" + v.Encode()
+		return p + "?" + v.Encode()
 	}
-	// The writer does not checkpoint the WAL at its commits: the
-	// checkpointer below does, on its own connection, so that copying pages
-	// into the database file is not part of the single writer's serial work.
-	w, err := sql.Open("sqlite", dsn(opts.CacheMiB*1024, "_txlock", "immediate", "_pragma", "wal_autocheckpoint(0)"))
-	if err != nil {
-		return nil, errs.E("open store", errs.Internal, err)
+	// pool opens a connection pool of n connections.
+	pool := func(d string, n int) (*sql.DB, error) {
+		db, err := sql.Open("sqlite", d)
+		if err != nil {
+			return nil, errs.E("open store", errs.Internal, err)
+		}
+		db.SetMaxOpenConns(n)
+		db.SetMaxIdleConns(n)
+		db.SetConnMaxLifetime(0)
+		return db, nil
 	}
-	// One writer connection: transactions queue in the pool instead of
-	// failing with SQLITE_BUSY.
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	s := &Store{w: w}
-	if err := s.migrate(ctx); err != nil {
-		w.Close()
+	// The writers do not checkpoint the WAL at their commits: the
+	// checkpointers below do, on their own connections, so that copying
+	// pages into the database file is not part of a single writer's serial
+	// work. One writer connection per file: transactions queue in the pool
+	// instead of failing with SQLITE_BUSY.
+	writer := func(p string, cacheKiB int) (*sql.DB, error) {
+		return pool(dsn(p, cacheKiB, "_txlock", "immediate", "_pragma", "wal_autocheckpoint(0)"), 1)
+	}
+	s := &Store{}
+	s.mark.Store(&moveMark{})
+	var err error
+	if s.w, err = writer(path, opts.CacheMiB*1024); err != nil {
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", dsn(opts.ReadCacheMiB*1024, "_pragma", "query_only(1)"))
-	if err != nil {
-		w.Close()
-		return nil, errs.E("open store", errs.Internal, err)
-	}
-	r.SetMaxOpenConns(opts.ReadConns)
-	r.SetMaxIdleConns(opts.ReadConns)
-	r.SetConnMaxLifetime(0)
-	s.r = r
-	s.reads = newStmtCache(r)
-	ck, err := sql.Open("sqlite", dsn(opts.CheckpointCacheKiB))
-	if err != nil {
-		s.Close()
-		return nil, errs.E("open store", errs.Internal, err)
-	}
-	ck.SetMaxOpenConns(1)
-	ck.SetMaxIdleConns(1)
-	ck.SetConnMaxLifetime(0)
-	s.ck = newCheckpointer(ck, w, int64(opts.WALLimitMiB)<<20, opts.BusyTimeout)
-	if err := s.stmt.prepare(ctx, w); err != nil {
-		s.Close()
+	if err := s.open(ctx, func() error {
+		if err := migrate(ctx, s.w, "migrations"); err != nil {
+			return err
+		}
+		trailPath := filepath.Join(dir, AuditFileName)
+		if err := createTrail(ctx, trailPath); err != nil {
+			return err
+		}
+		if s.tw, err = writer(trailPath, trailCacheKiB); err != nil {
+			return err
+		}
+		if err := migrate(ctx, s.tw, "migrations/audit"); err != nil {
+			return err
+		}
+		if err := s.adoptTrail(ctx, path); err != nil {
+			return err
+		}
+		if err := s.checkAnchor(ctx); err != nil {
+			return err
+		}
+		if s.r, err = pool(dsn(path, opts.ReadCacheMiB*1024, "_pragma", "query_only(1)"), opts.ReadConns); err != nil {
+			return err
+		}
+		s.reads = newStmtCache(s.r)
+		if s.tr, err = pool(dsn(trailPath, trailCacheKiB, "_pragma", "query_only(1)"), trailReadConns); err != nil {
+			return err
+		}
+		ck, err := pool(dsn(path, opts.CheckpointCacheKiB), 1)
+		if err != nil {
+			return err
+		}
+		s.ck = newCheckpointer(ck, s.w, int64(opts.WALLimitMiB)<<20, opts.BusyTimeout)
+		tck, err := pool(dsn(trailPath, opts.CheckpointCacheKiB), 1)
+		if err != nil {
+			return err
+		}
+		s.tck = newCheckpointer(tck, s.tw, int64(opts.WALLimitMiB)<<20, opts.BusyTimeout)
+		if err := s.stmt.prepare(ctx, s.w); err != nil {
+			return err
+		}
+		if err := s.stage.prepare(ctx, s.w); err != nil {
+			return errs.E("open store", errs.Internal, fmt.Errorf("preparing audit statements: %w", err))
+		}
+		if err := s.trail.prepare(ctx, s.tw); err != nil {
+			return errs.E("open store", errs.Internal, fmt.Errorf("preparing audit statements: %w", err))
+		}
+		if err := s.loadMark(ctx); err != nil {
+			return err
+		}
+		// Entries staged by transactions that committed just before the
+		// process ended.
+		if err := s.appendStaged(ctx, nil); err != nil {
+			return err
+		}
+		return nil
+	}); err != nil {
 		return nil, err
-	}
-	if err := s.aud.prepare(ctx, w); err != nil {
-		s.Close()
-		return nil, errs.E("open store", errs.Internal, fmt.Errorf("preparing audit statements: %w", err))
 	}
 	s.auto = sqlgen.NewAutoAnalyze(int64(opts.AnalyzeAfter), s.analyzedRows(ctx), s.analyzeSample)
 	return s, nil
+}
+
+// The audit trail's connections: appends go to the chain's right edge, and
+// reports are rare, so small caches and few readers do. A commit writes
+// every page it changed to the WAL, about seven for a read's entries (the
+// entry, its indexes, its patients, the head): pages of 1 KiB instead of
+// SQLite's 4 KiB cut the CPU per audited read by about a seventh
+// (docs/PERFORMANCE.md, "The audit trail in a file of its own").
+const (
+	trailCacheKiB  = 4096
+	trailReadConns = 2
+	trailPageSize  = 1024
+)
+
+// createTrail makes a new audit.db with pages of trailPageSize, which must
+// be set before the file's first table and before WAL mode, which the
+// driver sets first.
+func createTrail(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		return errs.E("open store", errs.Internal, err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	for _, q := range []string{"PRAGMA page_size = " + strconv.Itoa(trailPageSize), "CREATE TABLE schema_version (version INTEGER NOT NULL)"} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return errs.E("open store", mapErr(err), fmt.Errorf("creating %s: %w", AuditFileName, err))
+		}
+	}
+	return nil
+}
+
+// open runs the steps of Open, closing what they opened when one fails.
+func (s *Store) open(ctx context.Context, steps func() error) error {
+	if err := steps(); err != nil {
+		s.closeAll()
+		return err
+	}
+	return nil
 }
 
 // analyzedRows is the number of resources the last ANALYZE counted, 0 when
@@ -207,17 +304,18 @@ func (s *Store) analyzeSample(ctx context.Context) error {
 	return err
 }
 
-// migrate applies the embedded migrations newer than schema_version, each in
-// its own transaction.
-func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.w.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"); err != nil {
-		return errs.E("migrate store", mapErr(err))
+// migrate applies the embedded migrations of directory dir (one file's
+// schema) newer than the file's schema_version, each in its own
+// transaction.
+func migrate(ctx context.Context, db *sql.DB, dir string) error {
+	if _, err := db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"); err != nil {
+		return errs.E("migrate store", mapErr(err), err)
 	}
 	var cur int
-	if err := s.w.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&cur); err != nil {
-		return errs.E("migrate store", mapErr(err))
+	if err := db.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&cur); err != nil {
+		return errs.E("migrate store", mapErr(err), err)
 	}
-	files, err := fs.Glob(migrations, "migrations/*.sql")
+	files, err := fs.Glob(migrations, dir+"/*.sql")
 	if err != nil {
 		return errs.E("migrate store", errs.Internal, err)
 	}
@@ -231,9 +329,9 @@ func (s *Store) migrate(ctx context.Context) error {
 			continue
 		}
 		body, _ := migrations.ReadFile(f)
-		tx, err := s.w.BeginTx(ctx, nil)
+		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
-			return errs.E("migrate store", mapErr(err))
+			return errs.E("migrate store", mapErr(err), err)
 		}
 		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 			tx.Rollback()
@@ -241,10 +339,10 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_version (version) VALUES (?1)", n); err != nil {
 			tx.Rollback()
-			return errs.E("migrate store", mapErr(err))
+			return errs.E("migrate store", mapErr(err), err)
 		}
 		if err := tx.Commit(); err != nil {
-			return errs.E("migrate store", mapErr(err))
+			return errs.E("migrate store", mapErr(err), err)
 		}
 	}
 	return nil
@@ -258,23 +356,34 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes every connection.
+// Close anchors openchart.db at the audit chain's head and closes every
+// connection.
 func (s *Store) Close() error {
 	s.auto.Close()
-	var ckErr error
-	if s.ck != nil {
-		ckErr = s.ck.close()
+	anchorErr := s.anchorAtClose(context.Background())
+	return errors.Join(anchorErr, s.closeAll())
+}
+
+// closeAll closes what is open.
+func (s *Store) closeAll() error {
+	var all []error
+	for _, ck := range []*checkpointer{s.ck, s.tck} {
+		if ck != nil {
+			all = append(all, ck.close())
+		}
 	}
 	s.stmt.close()
-	s.aud.close()
+	s.stage.close()
+	s.trail.close()
 	if s.reads != nil {
 		s.reads.reset()
 	}
-	var err error
-	if s.r != nil {
-		err = s.r.Close()
+	for _, db := range []*sql.DB{s.r, s.tr, s.tw, s.w} {
+		if db != nil {
+			all = append(all, db.Close())
+		}
 	}
-	return errors.Join(ckErr, err, s.w.Close())
+	return errors.Join(all...)
 }
 
 // checkpointInterval is the least time between two WAL checkpoints while

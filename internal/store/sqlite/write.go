@@ -148,6 +148,15 @@ func (s *Store) inTx(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	t.s.ck.committed()
 	t.s.auto.Wrote(t.written)
+	if t.tidiedTo > 0 {
+		s.tidied.Store(max(s.tidied.Load(), t.tidiedTo))
+	}
+	if len(t.staged) > 0 {
+		// The entries are safe in audit_stage: a failure to append them now
+		// leaves them there for the next append, and the transaction, which
+		// has committed, succeeds.
+		s.appendStaged(context.WithoutCancel(ctx), t.staged)
+	}
 	return nil
 }
 
@@ -159,6 +168,9 @@ type tx struct {
 	read     bool // something was read before the first Put
 	written  int  // versions Put
 	now      time.Time
+	staged   []staged // audit entries staged (trail.go)
+	tidied   bool     // staging deleted the rows the chain holds
+	tidiedTo int64    // the last row it deleted
 }
 
 func (t *tx) Now() time.Time { return t.now }

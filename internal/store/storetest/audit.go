@@ -127,16 +127,32 @@ func testAuditChain(t *testing.T, s store.Store) {
 
 // testAuditConcurrent: concurrent transactions append an unbroken chain.
 func testAuditConcurrent(t *testing.T, s store.Store) {
-	const writers, each = 8, 10
+	const writers, readers, each = 8, 4, 10
 	var wg sync.WaitGroup
-	errc := make(chan error, writers*each)
+	errc := make(chan error, (writers+readers)*each)
+	// Reads commit their entries on their own (the Repository's group
+	// commit), between the write transactions'.
+	for r := 0; r < readers; r++ {
+		wg.Add(1)
+		go func(r int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				e := auditEntry(fmt.Sprint("reader", r), audit.InteractionRead, audit.Success, "p1")
+				if err := store.CommitAudit(context.Background(), s, []*audit.Entry{e}); err != nil {
+					errc <- err
+				} else if e.Seq == 0 {
+					errc <- errors.New("a committed read entry has no number")
+				}
+			}
+		}(r)
+	}
 	for w := 0; w < writers; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
+				id := fmt.Sprintf("w%d-%d", w, i)
 				err := s.InTx(context.Background(), func(tx store.Tx) error {
-					id := fmt.Sprintf("w%d-%d", w, i)
 					wr := write("Patient", id, 1, store.Index{})
 					wr.LastUpdated = tx.Now()
 					if err := tx.Put(context.Background(), []store.Write{wr}); err != nil {
@@ -149,6 +165,11 @@ func testAuditConcurrent(t *testing.T, s store.Store) {
 				if err != nil {
 					errc <- err
 				}
+				if entry, ok := seqOf(s, id); !ok {
+					errc <- fmt.Errorf("the entry of %s is not in the trail when its transaction returns", id)
+				} else if entry == 0 {
+					errc <- fmt.Errorf("the entry of %s has number 0", id)
+				}
 			}
 		}(w)
 	}
@@ -157,7 +178,17 @@ func testAuditConcurrent(t *testing.T, s store.Store) {
 	for err := range errc {
 		t.Fatal(err)
 	}
-	VerifyChain(t, s, writers*each)
+	VerifyChain(t, s, (writers+readers)*each)
+}
+
+// seqOf is the number of the trail's entry of patient id, and whether
+// there is one.
+func seqOf(s store.Store, id string) (int64, bool) {
+	page, err := s.AuditRange(context.Background(), store.AuditQuery{Patient: id})
+	if err != nil || len(page.Rows) != 1 {
+		return 0, false
+	}
+	return page.Rows[0].Seq, true
 }
 
 // testAuditRange: reports filter by time, user, patient, organization,

@@ -81,8 +81,12 @@ type Store struct {
 	tw, tr *sql.DB
 	tck    *checkpointer
 	trail  trailStmts
-	mark   atomic.Pointer[moveMark] // the chain's head after the last append of staged entries
-	tidied atomic.Int64             // audit_stage rows up to this one are deleted
+	// pending holds the entries this process staged and has not chained
+	// yet, by their audit_stage id, from just before their transaction
+	// commits.
+	pending sync.Map
+	mark    atomic.Pointer[moveMark] // the chain's head after the last append of staged entries
+	tidied  atomic.Int64             // audit_stage rows up to this one are deleted
 	// behind is set while staged entries that committed may be missing
 	// from the chain (an append failed); the next append catches up.
 	behind      atomic.Bool
@@ -218,7 +222,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		}
 		// Entries staged by transactions that committed just before the
 		// process ended.
-		if err := s.appendStaged(ctx, nil); err != nil {
+		if err := s.appendStaged(ctx); err != nil {
 			return err
 		}
 		return nil

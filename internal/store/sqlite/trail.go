@@ -72,7 +72,8 @@ type moveMark struct {
 // AppendAudit stages entries in audit_stage, in this write transaction: they
 // commit with its writes or not at all. Once the transaction has committed,
 // the store appends them to the chain (appendStaged), numbered after the
-// last entry and hashed, and sets their Seq, before InTx returns. Staging
+// last entry and hashed, and sets their Seq, before InTx returns (unless
+// another process on the directory chained them first). Staging
 // also deletes the rows already in the chain and records the chain's head
 // as openchart.db's anchor.
 func (t *tx) AppendAudit(ctx context.Context, entries []*audit.Entry) error {
@@ -148,7 +149,7 @@ func (a *stageStmts) close() {
 // them failed), they are chained first.
 func (s *Store) CommitAudit(ctx context.Context, entries []*audit.Entry) error {
 	behind := s.behind.Load()
-	_, _, err := s.appendTrail(ctx, behind, nil, entries)
+	_, _, err := s.appendTrail(ctx, behind, entries)
 	if err == nil && behind {
 		s.behind.Store(false)
 	}
@@ -157,7 +158,7 @@ func (s *Store) CommitAudit(ctx context.Context, entries []*audit.Entry) error {
 
 // appendStaged chains, right after a write transaction committed, every
 // row of audit_stage the chain lacks, in order: those of this transaction
-// (mine, whose Seq it sets) and those of any transaction that committed
+// and those of any transaction that committed
 // before it and whose own append has not run yet, in this process or
 // another one on the same directory. Rows are numbered in audit_stage in
 // the order their transactions committed (they are inserted under the
@@ -165,34 +166,40 @@ func (s *Store) CommitAudit(ctx context.Context, entries []*audit.Entry) error {
 // only its own, keeps that order and leaves none out. A failure leaves the
 // rows staged, to be chained by the next append (CommitAudit's included)
 // or the next Open.
-func (s *Store) appendStaged(ctx context.Context, mine []staged) error {
+func (s *Store) appendStaged(ctx context.Context) error {
 	err := errs.E("append audit", errs.Transient, errors.New("appends of staged entries fail (test)"))
 	var head audit.Head
 	var last int64
 	if !s.failAppends.Load() {
-		head, last, err = s.appendTrail(ctx, true, mine, nil)
+		head, last, err = s.appendTrail(ctx, true, nil)
 	}
 	if err != nil {
 		s.behind.Store(true)
 		return err
 	}
 	s.behind.Store(false)
-	if last > 0 {
-		for {
-			m := s.mark.Load()
-			if m.staged >= last || s.mark.CompareAndSwap(m, &moveMark{staged: last, head: head}) {
-				break
-			}
+	for {
+		m := s.mark.Load()
+		if m.staged >= last || s.mark.CompareAndSwap(m, &moveMark{staged: last, head: head}) {
+			break
 		}
 	}
+	// Entries of this process that another process chained.
+	s.pending.Range(func(id, _ any) bool {
+		if id.(int64) <= last {
+			s.pending.Delete(id)
+		}
+		return true
+	})
 	return nil
 }
 
 // loadStaged reads the rows of audit_stage after row after, in order, on
 // a reader connection (a snapshot begun after every commit whose rows the
-// caller must chain). Rows of mine are taken as they are; the others are
-// decoded from their bytes.
-func (s *Store) loadStaged(ctx context.Context, after int64, mine []staged) ([]staged, error) {
+// caller must chain). The entries of this process's transactions are taken
+// as they are (s.pending), so that their Seq is set; the others, staged by
+// another process or before a restart, are decoded from their bytes.
+func (s *Store) loadStaged(ctx context.Context, after int64) ([]staged, error) {
 	rows, err := s.r.QueryContext(ctx, "SELECT id, entry FROM audit_stage WHERE id > ?1 ORDER BY id", after)
 	if err != nil {
 		return nil, err
@@ -205,12 +212,8 @@ func (s *Store) loadStaged(ctx context.Context, after int64, mine []staged) ([]s
 		if err := rows.Scan(&id, &data); err != nil {
 			return nil, err
 		}
-		for len(mine) > 0 && mine[0].id < id {
-			mine = mine[1:] // chained by another append already
-		}
-		if len(mine) > 0 && mine[0].id == id {
-			out = append(out, mine[0])
-			mine = mine[1:]
+		if e, ok := s.pending.Load(id); ok {
+			out = append(out, staged{id, e.(*audit.Entry)})
 			continue
 		}
 		e, err := audit.Decode(data)
@@ -223,12 +226,12 @@ func (s *Store) loadStaged(ctx context.Context, after int64, mine []staged) ([]s
 }
 
 // appendTrail chains entries after the head in one transaction of audit.db
-// and returns the new head and the last staged row chained (0 for none):
+// and returns the new head and the last staged row the chain holds:
 // first, withStaged, every row of audit_stage the chain lacks (see
 // appendStaged), then reads, each recorded at the store's clock while the
 // head is held. The trail's single writer, whose lock every process on the
 // directory takes, serializes appends.
-func (s *Store) appendTrail(ctx context.Context, withStaged bool, mine []staged, reads []*audit.Entry) (audit.Head, int64, error) {
+func (s *Store) appendTrail(ctx context.Context, withStaged bool, reads []*audit.Entry) (audit.Head, int64, error) {
 	var head audit.Head
 	fail := func(err error) (audit.Head, int64, error) {
 		return head, 0, errs.E("append audit", mapErr(err), err)
@@ -247,7 +250,7 @@ func (s *Store) appendTrail(ctx context.Context, withStaged bool, mine []staged,
 	}
 	var items []staged
 	if withStaged {
-		if items, err = s.loadStaged(ctx, done, mine); err != nil {
+		if items, err = s.loadStaged(ctx, done); err != nil {
 			return fail(err)
 		}
 	}
@@ -256,11 +259,11 @@ func (s *Store) appendTrail(ctx context.Context, withStaged bool, mine []staged,
 		items = append(items, staged{e: e})
 	}
 	if len(items) == 0 {
-		return audit.Head{Seq: seq, Hash: prev}, 0, nil
+		return audit.Head{Seq: seq, Hash: prev}, done, nil
 	}
 	log, pat := st(a.log), st(a.pat)
 	var org *sql.Stmt // most entries name no organization
-	var last int64
+	last := done
 	for _, it := range items {
 		e := it.e
 		seq++
@@ -293,6 +296,11 @@ func (s *Store) appendTrail(ctx context.Context, withStaged bool, mine []staged,
 		return fail(err)
 	}
 	s.tck.committed()
+	for _, it := range items {
+		if it.id != 0 {
+			s.pending.Delete(it.id)
+		}
+	}
 	return audit.Head{Seq: seq, Hash: prev}, last, nil
 }
 

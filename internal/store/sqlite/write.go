@@ -143,7 +143,13 @@ func (s *Store) inTx(ctx context.Context, fn func(store.Tx) error) error {
 	if t.wtx == nil {
 		return nil
 	}
+	for _, st := range t.staged {
+		s.pending.Store(st.id, st.e) // before other appenders can see the rows
+	}
 	if err := t.wtx.Commit(); err != nil {
+		for _, st := range t.staged {
+			s.pending.Delete(st.id)
+		}
 		return errs.E("commit", mapErr(err), err)
 	}
 	t.s.ck.committed()
@@ -155,7 +161,7 @@ func (s *Store) inTx(ctx context.Context, fn func(store.Tx) error) error {
 		// The entries are safe in audit_stage: a failure to append them now
 		// leaves them there for the next append, and the transaction, which
 		// has committed, succeeds.
-		s.appendStaged(context.WithoutCancel(ctx), t.staged)
+		s.appendStaged(context.WithoutCancel(ctx))
 	}
 	return nil
 }

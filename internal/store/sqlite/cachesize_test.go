@@ -38,7 +38,7 @@ func TestCacheSizes(t *testing.T) {
 		opts              Options
 		writer, read, ckp int // KiB
 	}{
-		{"defaults", Options{}, 32 << 10, 8 << 10, 1 << 10},
+		{"defaults", Options{}, 32 << 10, 4 << 10, 1 << 10},
 		{"given", Options{ReadConns: 3, CacheMiB: 64, ReadCacheMiB: 2, CheckpointCacheKiB: 256}, 64 << 10, 2 << 10, 256},
 	}
 	for _, c := range cases {

@@ -184,16 +184,41 @@ func (m *memory) AuditScan(_ context.Context, after int64, limit int) ([]*audit.
 
 func (m *memory) AuditHead(context.Context) (audit.Head, error) { return m.head, nil }
 
-func TestVerify(t *testing.T) {
-	build := func() *memory {
-		m := &memory{head: audit.Head{Hash: audit.Genesis}}
-		for i := 0; i < 5; i++ {
-			e := sample()
-			e.Recorded = e.Recorded.Add(time.Duration(i) * time.Second)
-			m.append(e)
+// newChain is a chain of n sample entries a second apart, naming patient
+// when it is not "".
+func newChain(n int, patient string) *memory {
+	m := &memory{head: audit.Head{Hash: audit.Genesis}}
+	for i := 0; i < n; i++ {
+		e := sample()
+		if patient != "" {
+			e.Patients = []string{patient}
 		}
-		return m
+		e.Recorded = e.Recorded.Add(time.Duration(i) * time.Second)
+		m.append(e)
 	}
+	return m
+}
+
+// verifyAt verifies src and fails t unless the first broken entry is want
+// (0: the chain verifies).
+func verifyAt(t *testing.T, src audit.Source, want int64) *audit.Verification {
+	t.Helper()
+	v, err := audit.Verify(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got int64
+	if v.Broken != nil {
+		got = v.Broken.Seq
+	}
+	if got != want {
+		t.Errorf("broken at %d (%v), want %d", got, v.Broken, want)
+	}
+	return v
+}
+
+func TestVerify(t *testing.T) {
+	build := func() *memory { return newChain(5, "") }
 	tests := []struct {
 		name   string
 		tamper func(m *memory)
@@ -215,17 +240,7 @@ func TestVerify(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := build()
 			tc.tamper(m)
-			v, err := audit.Verify(context.Background(), m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got int64
-			if v.Broken != nil {
-				got = v.Broken.Seq
-			}
-			if got != tc.want {
-				t.Errorf("broken at %d (%v), want %d", got, v.Broken, tc.want)
-			}
+			v := verifyAt(t, m, tc.want)
 			if tc.want == 0 && v.Entries != 5 {
 				t.Errorf("verified %d entries, want 5", v.Entries)
 			}
@@ -245,16 +260,7 @@ func (a *anchored) AuditAnchor(context.Context) (audit.Head, error) { return a.a
 // anchor (its file was replaced by a shorter or another chain) fails at the
 // first entry the anchor proves missing or different.
 func TestVerifyAnchor(t *testing.T) {
-	chain := func(n int, patient string) *memory {
-		m := &memory{head: audit.Head{Hash: audit.Genesis}}
-		for i := 0; i < n; i++ {
-			e := sample()
-			e.Patients = []string{patient}
-			e.Recorded = e.Recorded.Add(time.Duration(i) * time.Second)
-			m.append(e)
-		}
-		return m
-	}
+	chain := newChain
 	seen := chain(5, "pat1")
 	anchor := audit.Head{Seq: 4, Hash: seen.rows[3].Hash}
 	tests := []struct {
@@ -269,17 +275,7 @@ func TestVerifyAnchor(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			v, err := audit.Verify(context.Background(), &anchored{tc.src, anchor})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got int64
-			if v.Broken != nil {
-				got = v.Broken.Seq
-			}
-			if got != tc.want {
-				t.Errorf("broken at %d (%v), want %d", got, v.Broken, tc.want)
-			}
+			verifyAt(t, &anchored{tc.src, anchor}, tc.want)
 		})
 	}
 }

@@ -28,33 +28,21 @@ const AuditFileName = "audit.db"
 // more than the inserts).
 type trailStmts struct {
 	head, log, pat, org, moveHead *sql.Stmt
+	all                           []*sql.Stmt
 }
 
 func (a *trailStmts) prepare(ctx context.Context, db *sql.DB) error {
-	var err error
-	p := func(q string) *sql.Stmt {
-		if err != nil {
-			return nil
-		}
-		var st *sql.Stmt
-		st, err = db.PrepareContext(ctx, q)
-		return st
-	}
-	a.head = p("SELECT seq, hash, staged FROM audit_head WHERE id = 1")
-	a.log = p("INSERT INTO " + sqlgen.AuditLogTable + " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
-	a.pat = p("INSERT INTO " + sqlgen.AuditPatientTable + " VALUES (?1, ?2)")
-	a.org = p("INSERT INTO " + sqlgen.AuditOrgTable + " VALUES (?1, ?2)")
-	a.moveHead = p("UPDATE audit_head SET seq = ?1, hash = ?2, staged = max(staged, ?3) WHERE id = 1")
-	return err
+	p := &preparer{ctx: ctx, db: db}
+	a.head = p.prepare("SELECT seq, hash, staged FROM audit_head WHERE id = 1")
+	a.log = p.prepare("INSERT INTO " + sqlgen.AuditLogTable + " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
+	a.pat = p.prepare("INSERT INTO " + sqlgen.AuditPatientTable + " VALUES (?1, ?2)")
+	a.org = p.prepare("INSERT INTO " + sqlgen.AuditOrgTable + " VALUES (?1, ?2)")
+	a.moveHead = p.prepare("UPDATE audit_head SET seq = ?1, hash = ?2, staged = max(staged, ?3) WHERE id = 1")
+	a.all = p.all
+	return p.err
 }
 
-func (a *trailStmts) close() {
-	for _, st := range []*sql.Stmt{a.head, a.log, a.pat, a.org, a.moveHead} {
-		if st != nil {
-			st.Close()
-		}
-	}
-}
+func (a *trailStmts) close() { closeStmts(a.all) }
 
 // staged is an entry of a write transaction and its row in audit_stage.
 type staged struct {
@@ -117,31 +105,19 @@ func (t *tx) AppendAudit(ctx context.Context, entries []*audit.Entry) error {
 // the writer connection of openchart.db.
 type stageStmts struct {
 	insert, tidy, anchor *sql.Stmt
+	all                  []*sql.Stmt
 }
 
 func (a *stageStmts) prepare(ctx context.Context, db *sql.DB) error {
-	var err error
-	p := func(q string) *sql.Stmt {
-		if err != nil {
-			return nil
-		}
-		var st *sql.Stmt
-		st, err = db.PrepareContext(ctx, q)
-		return st
-	}
-	a.insert = p("INSERT INTO audit_stage (entry) VALUES (?1)")
-	a.tidy = p("DELETE FROM audit_stage WHERE id <= ?1")
-	a.anchor = p("UPDATE audit_anchor SET seq = ?1, hash = ?2 WHERE id = 1 AND seq < ?1")
-	return err
+	p := &preparer{ctx: ctx, db: db}
+	a.insert = p.prepare("INSERT INTO audit_stage (entry) VALUES (?1)")
+	a.tidy = p.prepare("DELETE FROM audit_stage WHERE id <= ?1")
+	a.anchor = p.prepare("UPDATE audit_anchor SET seq = ?1, hash = ?2 WHERE id = 1 AND seq < ?1")
+	a.all = p.all
+	return p.err
 }
 
-func (a *stageStmts) close() {
-	for _, st := range []*sql.Stmt{a.insert, a.tidy, a.anchor} {
-		if st != nil {
-			st.Close()
-		}
-	}
-}
+func (a *stageStmts) close() { closeStmts(a.all) }
 
 // CommitAudit appends entries to the chain in a transaction of audit.db
 // alone: the group commit of reads, searches and failures, which leaves

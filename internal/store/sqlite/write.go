@@ -69,46 +69,30 @@ type writeStmts struct {
 	// index[t][k] inserts 1<<k rows into indexInserts[t].table.
 	index   [len(indexInserts)][maxRowsLog2 + 1]*sql.Stmt
 	deletes []*sql.Stmt
+	all     []*sql.Stmt
 }
 
 func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
-	var err error
-	p := func(q string) *sql.Stmt {
-		if err != nil {
-			return nil
-		}
-		var st *sql.Stmt
-		st, err = db.PrepareContext(ctx, q)
-		return st
-	}
-	w.insertRes = p("INSERT INTO resources (type, id, version, last_updated, deleted) VALUES (?1, ?2, ?3, ?4, ?5)")
-	w.updateRes = p("UPDATE resources SET version = ?2, last_updated = ?3, deleted = ?4 WHERE rkey = ?1")
-	w.insertVer = p("INSERT INTO versions (rkey, version, type, id, last_updated, deleted, method, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+	p := &preparer{ctx: ctx, db: db}
+	w.insertRes = p.prepare("INSERT INTO resources (type, id, version, last_updated, deleted) VALUES (?1, ?2, ?3, ?4, ?5)")
+	w.updateRes = p.prepare("UPDATE resources SET version = ?2, last_updated = ?3, deleted = ?4 WHERE rkey = ?1")
+	w.insertVer = p.prepare("INSERT INTO versions (rkey, version, type, id, last_updated, deleted, method, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
 	for t, in := range indexInserts {
 		for k := 0; k <= maxRowsLog2; k++ {
-			w.index[t][k] = p(multiRowInsert(in, 1<<k))
+			w.index[t][k] = p.prepare(multiRowInsert(in, 1<<k))
 		}
 	}
 	for _, t := range indexTables {
-		w.deletes = append(w.deletes, p("DELETE FROM "+t+" WHERE rkey = ?1"))
+		w.deletes = append(w.deletes, p.prepare("DELETE FROM "+t+" WHERE rkey = ?1"))
 	}
-	if err != nil {
-		return errs.E("open store", errs.Internal, fmt.Errorf("preparing statements: %w", err))
+	w.all = p.all
+	if p.err != nil {
+		return errs.E("open store", errs.Internal, fmt.Errorf("preparing statements: %w", p.err))
 	}
 	return nil
 }
 
-func (w *writeStmts) close() {
-	all := append([]*sql.Stmt{w.insertRes, w.updateRes, w.insertVer}, w.deletes...)
-	for t := range w.index {
-		all = append(all, w.index[t][:]...)
-	}
-	for _, st := range all {
-		if st != nil {
-			st.Close()
-		}
-	}
-}
+func (w *writeStmts) close() { closeStmts(w.all) }
 
 // InTx runs fn optimistically. Its reads and searches use a read-only
 // snapshot on a reader connection, so the CPU-bound work of concurrent

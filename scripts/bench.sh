@@ -244,7 +244,10 @@ log "building $bin"
 go build -o "$bin" ./cmd/openchart
 pprof_flag=
 if [ -n "$profile" ]; then
-	if "$bin" serve --help 2>&1 | grep -q -- '-pprof'; then
+	# The help is read whole first: with pipefail, grep -q leaving at its
+	# first match could fail the pipeline on the writer's broken pipe.
+	serve_help=$("$bin" serve --help 2>&1 || true)
+	if grep -q -- '-pprof' <<<"$serve_help"; then
 		pprof_flag=1
 	else
 		log "this build's serve has no --pprof: only the in-process NDJSON import is profiled"

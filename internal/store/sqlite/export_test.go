@@ -13,10 +13,6 @@ import (
 	"github.com/openchart/openchart/internal/store/sqlgen"
 )
 
-// FailStagedAppends makes the appends of staged audit entries fail, as a
-// full disk or a crash right after a write transaction's commit would.
-func (s *Store) FailStagedAppends(on bool) { s.failAppends.Store(on) }
-
 // WriteLegacyTrail makes dir hold openchart.db as a store of schema version
 // 'version' (before audit.db) left it, with entries chained in its own audit
 // tables, and returns the chain's head. On a directory whose openchart.db

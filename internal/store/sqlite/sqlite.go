@@ -92,8 +92,7 @@ type Store struct {
 	tidied  atomic.Int64             // audit_stage rows up to this one are deleted
 	// behind is set while staged entries that committed may be missing
 	// from the chain (an append failed); the next append catches up.
-	behind      atomic.Bool
-	failAppends atomic.Bool // tests: appends of staged entries fail
+	behind atomic.Bool
 	// anchorHeld is set when audit.db lacks the entry openchart.db's anchor
 	// names: the anchor no longer moves (checkAnchor).
 	anchorHeld atomic.Bool

@@ -249,6 +249,25 @@ func TestTrailAnchor(t *testing.T) {
 	}
 }
 
+// failAppends makes every append to the trail of the store in dir fail
+// (as a full disk would), or, with on false, succeed again: a trigger that
+// refuses new entries, made and dropped on a connection of its own.
+func failAppends(t *testing.T, dir string, on bool) {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(dir, sqlite.AuditFileName)+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	q := "DROP TRIGGER audit_log_full"
+	if on {
+		q = "CREATE TRIGGER audit_log_full BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+	}
+	if _, err := db.Exec(q); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestStagedEntriesKept: entries of a write transaction whose append to the
 // chain failed after its commit stay staged, and enter the chain, in order
 // and whole, at the next append or when the store opens again.
@@ -256,13 +275,13 @@ func TestStagedEntriesKept(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s := openStore(t, dir)
-	s.FailStagedAppends(true)
+	failAppends(t, dir, true)
 	writeEntry(t, s, "p1")
 	writeEntry(t, s, "p2")
 	if h, err := s.AuditHead(ctx); err != nil || h.Seq != 0 {
 		t.Fatalf("head %v, %v: the failed appends went through", h, err)
 	}
-	s.FailStagedAppends(false)
+	failAppends(t, dir, false)
 	read := trailEntries()[:1]
 	if err := store.CommitAudit(ctx, s, read); err != nil {
 		t.Fatal(err)
@@ -274,9 +293,10 @@ func TestStagedEntriesKept(t *testing.T) {
 		t.Errorf("entries of p2: %v, want [2]", got)
 	}
 
-	s.FailStagedAppends(true)
+	failAppends(t, dir, true)
 	writeEntry(t, s, "p3")
 	s.Close() // as a process that ended before the append
+	failAppends(t, dir, false)
 	s = openStore(t, dir)
 	defer s.Close()
 	storetest.VerifyChain(t, s, 4)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openchart/openchart/internal/store"
 	"github.com/openchart/openchart/internal/store/sqlite"
 	"github.com/openchart/openchart/internal/store/storetest"
 )
@@ -109,4 +110,55 @@ func fileSize(path string) int64 {
 		return 0
 	}
 	return fi.Size()
+}
+
+// TestWriterCacheReleased: the writer's page cache is released once commits
+// have paused for ShrinkAfter, not while they go on, and writes work after
+// it; a negative ShrinkAfter never releases it.
+func TestWriterCacheReleased(t *testing.T) {
+	ctx := context.Background()
+	write := func(s *sqlite.Store, id string) {
+		t.Helper()
+		err := s.InTx(ctx, func(tx store.Tx) error {
+			return tx.Put(ctx, []store.Write{{Record: store.Record{Type: "Patient", ID: id, Version: 1, LastUpdated: tx.Now(),
+				Method: store.MethodCreate, JSON: []byte(`{"resourceType":"Patient","id":"` + id + `"}`)}}})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{ShrinkAfter: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := 0; i < 30; i++ {
+		write(s, fmt.Sprint("w", i))
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := s.WriterShrinks(); n != 0 {
+		t.Fatalf("released %d times while commits went on", n)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.WriterShrinks() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the writer's cache was not released after the commits paused")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	write(s, "after")
+	if rec, err := s.Read(ctx, "Patient", "after"); err != nil || rec.Version != 1 {
+		t.Fatalf("read after the release: %+v, %v", rec, err)
+	}
+
+	never, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{ShrinkAfter: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer never.Close()
+	write(never, "p")
+	time.Sleep(300 * time.Millisecond)
+	if n := never.WriterShrinks(); n != 0 {
+		t.Errorf("ShrinkAfter -1 released the cache %d times", n)
+	}
 }

@@ -66,3 +66,7 @@ func WriteLegacyTrail(t testing.TB, dir string, version int, entries []*audit.En
 	exec("UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1", head.Seq, head.Hash)
 	return head
 }
+
+// WriterShrinks is the number of times the checkpointer released the page
+// cache of openchart.db's writer.
+func (s *Store) WriterShrinks() int64 { return s.ck.shrinks.Load() }

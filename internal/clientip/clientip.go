@@ -1,7 +1,7 @@
-// Package clientip tells the address of an HTTP request's client. The
-// address keys the per-address limits (sign-in, portal activation, the
-// OAuth token endpoint) and is the source of audit entries, so a client
-// must not be able to choose it.
+// Package clientip tells the address of an HTTP request's client, and the
+// scheme and host the client addressed. The address keys the per-address
+// limits (sign-in, portal activation, the OAuth token endpoint) and is the
+// source of audit entries, so a client must not be able to choose it.
 package clientip
 
 import (
@@ -65,4 +65,31 @@ func peerOf(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// Origin returns the scheme and host r's client addressed: "https" when the
+// connection is TLS or secure is set (TLS ends before the server), else
+// "http", and r.Host; behind proxies (proxies > 0), the first values of
+// X-Forwarded-Proto ("http" or "https") and X-Forwarded-Host, which the
+// proxy nearest the client sets, when present.
+func Origin(r *http.Request, proxies int, secure bool) (scheme, host string) {
+	scheme, host = "http", r.Host
+	if r.TLS != nil || secure {
+		scheme = "https"
+	}
+	if proxies > 0 {
+		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
+			scheme = p
+		}
+		if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" {
+			host = h
+		}
+	}
+	return scheme, host
+}
+
+// firstValue is the first of a header's comma-separated values.
+func firstValue(s string) string {
+	s, _, _ = strings.Cut(s, ",")
+	return strings.TrimSpace(s)
 }

@@ -1,6 +1,7 @@
 package clientip
 
 import (
+	"crypto/tls"
 	"net/http/httptest"
 	"testing"
 )
@@ -39,5 +40,40 @@ func TestOf(t *testing.T) {
 	r.RemoteAddr = "pipe"
 	if got := Of(r, 0); got != "pipe" {
 		t.Errorf("a peer without a port: %q", got)
+	}
+}
+
+func TestOrigin(t *testing.T) {
+	tests := []struct {
+		name          string
+		proxies       int
+		secure, tls   bool
+		proto, fwHost string
+		scheme, host  string
+	}{
+		{"plain", 0, false, false, "", "", "http", "chart.example:8080"},
+		{"TLS", 0, false, true, "", "", "https", "chart.example:8080"},
+		{"TLS ends before the server", 0, true, false, "", "", "https", "chart.example:8080"},
+		{"forwarded headers without a proxy are ignored", 0, false, false, "https", "evil.example", "http", "chart.example:8080"},
+		{"behind a proxy", 1, false, false, "https", "ehr.example, inner", "https", "ehr.example"},
+		{"an unknown scheme is ignored", 1, false, false, "gopher", "", "http", "chart.example:8080"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "http://chart.example:8080/fhir/metadata", nil)
+			if tc.tls {
+				r.TLS = &tls.ConnectionState{}
+			}
+			if tc.proto != "" {
+				r.Header.Set("X-Forwarded-Proto", tc.proto)
+			}
+			if tc.fwHost != "" {
+				r.Header.Set("X-Forwarded-Host", tc.fwHost)
+			}
+			scheme, host := Origin(r, tc.proxies, tc.secure)
+			if scheme != tc.scheme || host != tc.host {
+				t.Errorf("Origin = %s://%s, want %s://%s", scheme, host, tc.scheme, tc.host)
+			}
+		})
 	}
 }

@@ -288,29 +288,13 @@ func localPath(p string) string {
 // from the request, or from X-Forwarded-Proto and X-Forwarded-Host when a
 // trusted proxy sets them.
 func (s *server) origin(r *http.Request) string {
-	scheme, host := "http", r.Host
-	if r.TLS != nil || s.cfg.Secure {
-		scheme = "https"
-	}
-	if s.cfg.Proxies > 0 {
-		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
-			scheme = p
-		}
-		if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" {
-			host = h
-		}
-	}
+	scheme, host := clientip.Origin(r, s.cfg.Proxies, s.cfg.Secure)
 	return scheme + "://" + host
 }
 
 // clientIP is the client's address (clientip.Of). It keys the identity
 // service's per-address sign-in limit and the audit trail.
 func (s *server) clientIP(r *http.Request) string { return clientip.Of(r, s.cfg.Proxies) }
-
-func firstValue(s string) string {
-	s, _, _ = strings.Cut(s, ",")
-	return strings.TrimSpace(s)
-}
 
 func userName(u *auth.User) string {
 	if u == nil {

@@ -273,18 +273,7 @@ func (h *handler) request(w http.ResponseWriter, r *http.Request) (*fhirapi.Requ
 
 // baseURL is the service base of this request: scheme, host and BasePath.
 func (h *handler) baseURL(r *http.Request) string {
-	scheme, host := "http", r.Host
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if h.opts.Proxies > 0 {
-		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
-			scheme = p
-		}
-		if fh := firstValue(r.Header.Get("X-Forwarded-Host")); fh != "" {
-			host = fh
-		}
-	}
+	scheme, host := clientip.Origin(r, h.opts.Proxies, false)
 	return scheme + "://" + host + h.basePath(r)
 }
 
@@ -308,11 +297,6 @@ func (h *handler) basePath(r *http.Request) string {
 		return strings.TrimSuffix(orig[:len(orig)-len(seen)], "/")
 	}
 	return ""
-}
-
-func firstValue(s string) string {
-	s, _, _ = strings.Cut(s, ",")
-	return strings.TrimSpace(s)
 }
 
 // writeError answers with the OperationOutcome of err.

@@ -178,7 +178,6 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		return pool(dsn(p, cacheKiB, "_txlock", "immediate", "_pragma", "wal_autocheckpoint(0)"), 1)
 	}
 	s := &Store{}
-	s.mark.Store(&moveMark{})
 	var err error
 	if s.w, err = writer(path, opts.CacheMiB*1024); err != nil {
 		return nil, err

@@ -73,13 +73,8 @@ func (t *tx) AppendAudit(ctx context.Context, entries []*audit.Entry) error {
 	}
 	if !t.tidied {
 		if m := t.s.mark.Load(); m.staged > t.s.tidied.Load() {
-			if _, err := t.wtx.StmtContext(ctx, t.s.stage.tidy).ExecContext(ctx, m.staged); err != nil {
+			if err := t.s.tidyStage(ctx, t.wtx, m); err != nil {
 				return errs.E("append audit", mapErr(err), err)
-			}
-			if !t.s.anchorHeld.Load() {
-				if _, err := t.wtx.StmtContext(ctx, t.s.stage.anchor).ExecContext(ctx, m.head.Seq, m.head.Hash); err != nil {
-					return errs.E("append audit", mapErr(err), err)
-				}
 			}
 			t.tidiedTo = m.staged
 		}
@@ -118,6 +113,20 @@ func (a *stageStmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (a *stageStmts) close() { closeStmts(a.all) }
+
+// tidyStage deletes, in wtx (a transaction of openchart.db), the staged
+// rows the chain holds as of m, and anchors openchart.db at m's head unless
+// the anchor is held (checkAnchor).
+func (s *Store) tidyStage(ctx context.Context, wtx *sql.Tx, m *moveMark) error {
+	if _, err := wtx.StmtContext(ctx, s.stage.tidy).ExecContext(ctx, m.staged); err != nil {
+		return err
+	}
+	if s.anchorHeld.Load() {
+		return nil
+	}
+	_, err := wtx.StmtContext(ctx, s.stage.anchor).ExecContext(ctx, m.head.Seq, m.head.Hash)
+	return err
+}
 
 // CommitAudit appends entries to the chain in a transaction of audit.db
 // alone: the group commit of reads, searches and failures, which leaves
@@ -402,10 +411,17 @@ func (s *Store) AuditAnchor(ctx context.Context) (audit.Head, error) {
 	return h, nil
 }
 
-// loadMark reads the chain's head and its last staged row at Open.
-func (s *Store) loadMark(ctx context.Context) error {
+// readMark reads the chain's head and the last staged row it holds.
+func (s *Store) readMark(ctx context.Context) (*moveMark, error) {
 	m := &moveMark{}
-	if err := s.tw.QueryRowContext(ctx, "SELECT seq, hash, staged FROM audit_head WHERE id = 1").Scan(&m.head.Seq, &m.head.Hash, &m.staged); err != nil {
+	err := s.tw.QueryRowContext(ctx, "SELECT seq, hash, staged FROM audit_head WHERE id = 1").Scan(&m.head.Seq, &m.head.Hash, &m.staged)
+	return m, err
+}
+
+// loadMark reads the chain's mark at Open.
+func (s *Store) loadMark(ctx context.Context) error {
+	m, err := s.readMark(ctx)
+	if err != nil {
 		return errs.E("open store", mapErr(err), err)
 	}
 	s.mark.Store(m)
@@ -413,27 +429,23 @@ func (s *Store) loadMark(ctx context.Context) error {
 }
 
 // anchorAtClose deletes the staged rows the chain holds and anchors
-// openchart.db at the chain's current head.
+// openchart.db at the chain's current head (tidyStage).
 func (s *Store) anchorAtClose(ctx context.Context) error {
-	var m moveMark
-	if err := s.tw.QueryRowContext(ctx, "SELECT seq, hash, staged FROM audit_head WHERE id = 1").Scan(&m.head.Seq, &m.head.Hash, &m.staged); err != nil {
-		return errs.E("close store", mapErr(err), err)
+	fail := func(err error) error { return errs.E("close store", mapErr(err), err) }
+	m, err := s.readMark(ctx)
+	if err != nil {
+		return fail(err)
 	}
 	wtx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return errs.E("close store", mapErr(err), err)
+		return fail(err)
 	}
 	defer wtx.Rollback()
-	if _, err := wtx.ExecContext(ctx, "DELETE FROM audit_stage WHERE id <= ?1", m.staged); err != nil {
-		return errs.E("close store", mapErr(err), err)
-	}
-	if !s.anchorHeld.Load() {
-		if _, err := wtx.ExecContext(ctx, "UPDATE audit_anchor SET seq = ?1, hash = ?2 WHERE id = 1 AND seq < ?1", m.head.Seq, m.head.Hash); err != nil {
-			return errs.E("close store", mapErr(err), err)
-		}
+	if err := s.tidyStage(ctx, wtx, m); err != nil {
+		return fail(err)
 	}
 	if err := wtx.Commit(); err != nil {
-		return errs.E("close store", mapErr(err), err)
+		return fail(err)
 	}
 	return nil
 }
